@@ -1,0 +1,134 @@
+"""Data-driven initial filters: threshold crossings -> snippets -> PCA -> k-means.
+
+A randomly initialised auto-encoder does not find spike waveforms; starting
+from cluster means of detected spikes puts every filter near a real unit, and
+training then refines them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+
+from engine.noise import noise_std
+
+
+@dataclass
+class InitialFilters:
+    filters: np.ndarray  # (units, channels, taps), unit norm
+    n_snippets: int
+    cluster_sizes: np.ndarray
+    sigma: np.ndarray  # per-channel noise std
+
+
+def detect_crossings(traces: np.ndarray, sigma: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
+    """Samples where the most negative channel (in units of its noise) peaks below -threshold."""
+    normalized = traces / np.maximum(sigma, 1e-12)[None, :]
+    depth = -normalized.min(axis=1)
+    peaks, _ = find_peaks(depth, height=threshold, distance=max(1, min_distance))
+    return peaks
+
+
+def extract_snippets(traces: np.ndarray, peaks: np.ndarray, n_taps: int, pre: int) -> np.ndarray:
+    """(n, channels, taps) windows starting ``pre`` samples before each peak."""
+    starts = peaks - pre
+    keep = (starts >= 0) & (starts + n_taps <= len(traces))
+    starts = starts[keep]
+    index = starts[:, None] + np.arange(n_taps)[None, :]
+    return np.transpose(traces[index], (0, 2, 1))  # (n, channels, taps)
+
+
+def _best_shift(a: np.ndarray, b: np.ndarray, max_shift: int) -> tuple[float, int]:
+    """Largest normalised correlation of two (channels, taps) templates over shifts, and its shift."""
+    taps = a.shape[-1]
+    norm = np.linalg.norm(a) * np.linalg.norm(b) + 1e-30
+    best, best_s = -np.inf, 0
+    for s in range(-max_shift, max_shift + 1):
+        value = np.sum(a[:, s:] * b[:, :taps - s]) if s >= 0 else np.sum(a[:, :taps + s] * b[:, -s:])
+        if value > best:
+            best, best_s = value, s
+    return best / norm, best_s
+
+
+def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
+    """``template`` moved so that it lines up with the one it was compared to."""
+    out = np.zeros_like(template)
+    if shift >= 0:
+        out[:, shift:] = template[:, :template.shape[1] - shift]
+    else:
+        out[:, :shift] = template[:, -shift:]
+    return out
+
+
+def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
+                    merge_below: float, max_shift: int, min_size: int = 0) -> tuple[list[np.ndarray], list[int]]:
+    """Agglomerate shift-aligned templates.
+
+    The cost of merging two clusters is their filter error squared times the
+    smaller cluster's size, so small clusters (overlaps, noise, one unit's
+    outliers) are absorbed before two large ones are ever joined. Merging
+    stops at ``n_units`` clusters or, when that is None, once the cheapest
+    merge would join two clusters of at least ``min_size`` spikes whose filter
+    error exceeds ``merge_below``.
+    """
+    templates, sizes = list(templates), list(sizes)
+    while len(templates) > (n_units or 1):
+        best = (np.inf, np.inf, 0, 0, 0)
+        for i in range(len(templates)):
+            for j in range(i + 1, len(templates)):
+                corr, shift = _best_shift(templates[i], templates[j], max_shift)
+                error = np.sqrt(max(0.0, 1.0 - max(corr, 0.0) ** 2))
+                cost = error ** 2 * min(sizes[i], sizes[j])
+                if cost < best[0]:
+                    best = (cost, error, i, j, shift)
+        _, error, i, j, shift = best
+        if n_units is None and error > merge_below and min(sizes[i], sizes[j]) >= min_size:
+            break
+        if sizes[j] > sizes[i]:
+            i, j, shift = j, i, -shift
+        total = sizes[i] + sizes[j]
+        templates[i] = (sizes[i] * templates[i] + sizes[j] * _shifted(templates[j], shift)) / total
+        sizes[i] = total
+        del templates[j], sizes[j]
+    return templates, sizes
+
+
+def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
+                    threshold: float = 5.0, trough_fraction: float = 0.3, max_units: int = 16,
+                    n_components: int = 6, max_snippets: int = 20000, merge_below: float = 0.3,
+                    min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
+    """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
+    sigma = noise_std(traces)
+    pre = int(round(trough_fraction * n_taps))
+    peaks = detect_crossings(traces, sigma, threshold, min_distance=max(1, n_taps // 3))
+    snippets = extract_snippets(traces, peaks, n_taps, pre)
+    rng = np.random.default_rng(seed)
+    if len(snippets) > max_snippets:
+        snippets = snippets[rng.choice(len(snippets), max_snippets, replace=False)]
+    wanted = n_units or 1
+    if len(snippets) < max(2 * wanted, 10):
+        raise ValueError(f"only {len(snippets)} threshold crossings above {threshold:g} sigma: "
+                         "too few spikes to learn from (lower the threshold or use more data)")
+    flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1)
+    n_comp = min(n_components, flat.shape[1], len(flat))
+    features = PCA(n_comp, random_state=seed).fit_transform(flat)
+    n_clusters = n_units or min(len(snippets) // 5, max_units)
+    labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
+    counts = np.bincount(labels, minlength=n_clusters)
+    templates = [np.median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
+                 for k in range(n_clusters)]
+    if n_units is None:
+        templates, counts = merge_templates(templates, list(counts), None, merge_below, max(1, n_taps // 8),
+                                            min_size=int(min_cluster_fraction * len(snippets)))
+    templates = np.stack(templates)
+    sizes = np.asarray(counts)
+    n_units = len(templates)
+    order = np.argsort(-np.abs(templates).max(axis=(1, 2)))
+    templates = templates[order]
+    norms = np.linalg.norm(templates.reshape(n_units, -1), axis=1)
+    filters = (templates / norms[:, None, None]).astype(np.float32)
+    return InitialFilters(filters, len(snippets), sizes[order], sigma)
+

@@ -1,0 +1,137 @@
+"""The convolutional sparse auto-encoder (CRsAE).
+
+Generative model: y = sum_c h_c * x_c + noise with x_c >= 0 and sparse.
+The encoder is T unrolled FISTA steps on
+    min_x 1/2 ||y - H x||^2 + lambda ||x||_1,  x >= 0,
+the decoder is H x_T with the same (tied) filters.
+
+Shapes: recordings are (batch, channels, samples); filters are
+(units, channels, taps); codes are (batch, units, samples - taps + 1), so a
+code at index n places the filter on samples n .. n + taps - 1.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.correlation import convolve_full, correlate
+
+POWER_ITERATION_FFT = 1024
+
+
+class ConvSparseAutoencoder(nn.Module):
+    def __init__(self, filters: np.ndarray | torch.Tensor, lam: float, n_steps: int = 50,
+                 debias_steps: int = 20):
+        super().__init__()
+        weight = torch.as_tensor(np.asarray(filters, dtype=np.float32)).clone()
+        if weight.ndim != 3:
+            raise ValueError("filters must be (units, channels, taps)")
+        self.weight = nn.Parameter(weight)
+        self.lam = float(lam)
+        self.n_steps = int(n_steps)
+        self.debias_steps = int(debias_steps)
+        self._power_vector: torch.Tensor | None = None
+        self.normalize_filters()
+        self.lipschitz = self.estimate_lipschitz()
+
+    @property
+    def n_units(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def n_channels(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def n_taps(self) -> int:
+        return self.weight.shape[2]
+
+    def filters(self) -> np.ndarray:
+        """A numpy copy of the filters, (units, channels, taps)."""
+        return self.weight.detach().cpu().numpy().copy()
+
+    @torch.no_grad()
+    def normalize_filters(self) -> None:
+        """Project every filter onto the unit L2 sphere."""
+        norms = self.weight.flatten(1).norm(dim=1).clamp_min(1e-12)
+        self.weight.div_(norms[:, None, None])
+
+    @torch.no_grad()
+    def estimate_lipschitz(self, n_iter: int = 30) -> float:
+        """Largest eigenvalue of H^T H by power iteration.
+
+        The iteration runs on the circulant (FFT) version of the operator,
+        whose norm bounds that of H^T H on any segment length, so one value
+        serves training segments and sorting chunks alike. The vector is kept
+        between calls: as the filters move slowly, a few iterations suffice.
+        """
+        spectrum = torch.fft.rfft(self.weight.detach().double().cpu(), n=POWER_ITERATION_FFT)
+        # spectrum: (units, channels, freqs); gram(f) = S(f)^H S(f), (units x units)
+        s = spectrum.permute(2, 1, 0)  # (freqs, channels, units)
+        v = self._power_vector
+        if v is None or v.shape != (s.shape[0], s.shape[2]):
+            gen = torch.Generator().manual_seed(0)
+            v = torch.randn(s.shape[0], s.shape[2], dtype=torch.complex128, generator=gen)
+        value = 0.0
+        for _ in range(n_iter):
+            w = torch.einsum("fcu,fu->fc", s, v)
+            w = torch.einsum("fcu,fc->fu", s.conj(), w)
+            value = w.abs().pow(2).sum(1).sqrt().max().item() / max(v.abs().pow(2).sum(1).sqrt().max().item(), 1e-30)
+            v = w / w.abs().pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-30)
+        self._power_vector = v
+        # Per-frequency Rayleigh quotients converge from below; a small margin
+        # keeps the step strictly inside the stable range.
+        return float(value) * 1.02 + 1e-8
+
+    def correlate(self, y: torch.Tensor) -> torch.Tensor:
+        """H^T y: (batch, channels, n) -> (batch, units, n - taps + 1)."""
+        return correlate(y, self.weight)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """H x: (batch, units, n - taps + 1) -> (batch, channels, n)."""
+        return convolve_full(codes, self.weight)
+
+    def encode(self, y: torch.Tensor, n_steps: int | None = None, lam: float | None = None,
+               codes: torch.Tensor | None = None, debias_steps: int | None = None) -> torch.Tensor:
+        """T unrolled FISTA steps with nonnegative soft thresholding, then
+        ``debias_steps`` FISTA steps without the penalty on the codes' support.
+
+        The L1 penalty shrinks every code by about lambda; where spikes of two
+        units overlap, that shrinkage leaves a residual that is not a multiple
+        of either filter and biases the learned waveforms (filter error ~0.05
+        at the universal lambda). Refitting the amplitudes on the support the
+        FISTA steps selected (a relaxed lasso) removes the bias and gives
+        spike amplitudes in the data's units. ``codes`` warm-starts the
+        iteration. Differentiable with respect to the filters.
+        """
+        n_steps = self.n_steps if n_steps is None else n_steps
+        lam = self.lam if lam is None else lam
+        debias_steps = self.debias_steps if debias_steps is None else debias_steps
+        n_codes = y.shape[-1] - self.n_taps + 1
+        if codes is None:
+            codes = y.new_zeros(y.shape[0], self.n_units, n_codes)
+        codes = self._fista(y, codes, n_steps, lam * (1.0 / self.lipschitz), None)
+        if debias_steps:
+            codes = self._fista(y, codes, debias_steps, 0.0, codes > 0)
+        return codes
+
+    def _fista(self, y, x, n_steps, threshold, support):
+        step = 1.0 / self.lipschitz
+        z = x
+        t = 1.0
+        for _ in range(n_steps):
+            residual = y - self.decode(z)
+            x_next = torch.relu(z + step * self.correlate(residual) - threshold)
+            if support is not None:
+                x_next = x_next * support
+            t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+            z = x_next + ((t - 1.0) / t_next) * (x_next - x)
+            x, t = x_next, t_next
+        return x
+
+    def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        codes = self.encode(y)
+        return self.decode(codes), codes

@@ -1,0 +1,1 @@
+"""Readers: one file per recording format, each a ``Recording`` subclass."""

@@ -1,0 +1,106 @@
+"""Sorting: the encoder over the whole recording in chunks, then peak picking.
+
+Each chunk is encoded with a margin on both sides and only the codes of its
+middle are kept, so the result does not depend on the chunk size and memory
+is bounded by the chunk size whatever the recording's length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.signal import find_peaks
+
+from engine.model import ConvSparseAutoencoder
+from engine.recording import Recording
+
+DEFAULT_CHUNK = 1 << 17
+REFRACTORY_MS = 1.0
+
+
+@dataclass
+class SortResult:
+    times: np.ndarray  # int64 sample of each spike's trough
+    units: np.ndarray  # int64
+    amplitudes: np.ndarray  # float32 code values
+    sampling_rate: float
+    n_units: int
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.units, minlength=self.n_units)
+
+    def unit_times(self, unit: int) -> np.ndarray:
+        return self.times[self.units == unit]
+
+
+def trough_offsets(filters: np.ndarray) -> np.ndarray:
+    """Tap of each filter's largest excursion on its largest channel: where its spike 'is'."""
+    best_channel = np.abs(filters).max(axis=2).argmax(axis=1)
+    return np.array([np.abs(f[c]).argmax() for f, c in zip(filters, best_channel)], dtype=np.int64)
+
+
+def pick_spikes(codes: np.ndarray, thresholds: np.ndarray, min_distance: int):
+    """Local maxima of each unit's code above its threshold: (code index, unit, amplitude)."""
+    idx, unit, amp = [], [], []
+    for c in range(codes.shape[0]):
+        peaks, props = find_peaks(codes[c], height=thresholds[c], distance=max(1, min_distance))
+        idx.append(peaks)
+        unit.append(np.full(len(peaks), c, dtype=np.int64))
+        amp.append(props["peak_heights"].astype(np.float32))
+    return np.concatenate(idx), np.concatenate(unit), np.concatenate(amp)
+
+
+def default_thresholds(model: ConvSparseAutoencoder, fraction: float = 0.5) -> np.ndarray:
+    """Code height a spike must reach: ``fraction`` of lambda, for every unit.
+
+    Pure noise gives (almost) no code above lambda's scale, a spike of a unit
+    gives a code of about its amplitude times the filter norm minus lambda.
+    """
+    return np.full(model.n_units, fraction * model.lam, dtype=np.float32)
+
+
+@torch.no_grad()
+def encode_window(model: ConvSparseAutoencoder, traces: np.ndarray, device=None) -> np.ndarray:
+    """Codes (units, samples - taps + 1) of a (samples, channels) window."""
+    device = device or model.weight.device
+    y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(device)
+    return model.encode(y)[0].cpu().numpy()
+
+
+def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
+                   chunk: int = DEFAULT_CHUNK, margin: int | None = None, start: int = 0,
+                   stop: int | None = None, progress=None) -> SortResult:
+    """Spikes of every unit between ``start`` and ``stop`` (samples)."""
+    taps = model.n_taps
+    stop = recording.n_samples if stop is None else min(stop, recording.n_samples)
+    n_codes_end = stop - taps + 1
+    margin = 4 * taps if margin is None else margin
+    thresholds = default_thresholds(model) if thresholds is None else np.broadcast_to(
+        np.asarray(thresholds, dtype=np.float32), (model.n_units,))
+    min_distance = max(1, int(round(REFRACTORY_MS * recording.sampling_rate / 1000.0)))
+    offsets = trough_offsets(model.filters())
+    times, units, amps = [], [], []
+    for lo in range(start, max(start, n_codes_end), chunk):
+        hi = min(lo + chunk, n_codes_end)
+        read_lo = max(0, lo - margin)
+        read_hi = min(recording.n_samples, hi + margin + taps - 1)
+        codes = encode_window(model, recording.traces(read_lo, read_hi))
+        idx, unit, amp = pick_spikes(codes, thresholds, min_distance)
+        idx = idx + read_lo
+        keep = (idx >= lo) & (idx < hi)
+        times.append(idx[keep] + offsets[unit[keep]])
+        units.append(unit[keep])
+        amps.append(amp[keep])
+        if progress is not None:
+            progress(hi - lo)
+    if not times:
+        empty = np.zeros(0, dtype=np.int64)
+        return SortResult(empty, empty, np.zeros(0, np.float32), recording.sampling_rate, model.n_units)
+    times, units, amps = np.concatenate(times), np.concatenate(units), np.concatenate(amps)
+    order = np.lexsort((units, times))
+    return SortResult(times[order].astype(np.int64), units[order], amps[order],
+                      recording.sampling_rate, model.n_units)

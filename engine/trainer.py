@@ -1,0 +1,247 @@
+"""Training the auto-encoder: a plain-Python object driven from any thread.
+
+``Trainer.steps()`` yields ``Snapshot``s (at most one per
+``snapshot_interval`` seconds, plus the last); ``pause``, ``resume``,
+``stop`` and ``set_lambda`` may be called from another thread and take effect
+between two steps.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from engine.device import resolve_device
+from engine.filter_update import LeastSquaresFilterUpdate
+from engine.initialization import initial_filters
+from engine.metrics import match_filters
+from engine.model import ConvSparseAutoencoder
+from engine.noise import noise_std, universal_lambda
+from engine.recording import Recording
+
+MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
+
+
+@dataclass
+class TrainConfig:
+    n_units: int | None = None  # None: chosen from the data
+    filter_ms: float = 4.5
+    n_steps: int = 50  # unrolled FISTA steps
+    update: str = "lstsq"  # "lstsq": closed-form decoder; "adam": backprop through the unrolled encoder
+    learning_rate: float = 3e-3  # Adam only
+    debias_steps: int = 20
+    batch_size: int = 32
+    segment_ms: float = 300.0
+    max_steps: int = 30
+    lam: float | None = None  # None: universal threshold from the noise level
+    lam_scale: float = 2.0
+    init_seconds: float = 60.0
+    init_threshold: float = 5.0
+    device: str = "auto"
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Snapshot:
+    step: int
+    elapsed: float
+    loss: float
+    snr_db: float
+    lam: float
+    filters: np.ndarray  # numpy copy, (units, channels, taps)
+    filter_error: list[float] | None = None  # per true unit, when ground truth is known
+    finished: bool = False
+
+
+@dataclass
+class History:
+    step: list[int] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    snr_db: list[float] = field(default_factory=list)
+    lam: list[float] = field(default_factory=list)
+    filter_error: list[list[float]] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, recording: Recording, config: TrainConfig | None = None,
+                 snapshot_interval: float = 0.05):
+        self.recording = recording
+        self.config = config or TrainConfig()
+        self.snapshot_interval = snapshot_interval
+        self.device = resolve_device(self.config.device)
+        self.n_taps = max(3, int(round(self.config.filter_ms * recording.sampling_rate / 1000.0)))
+        self.segment = max(2 * self.n_taps, int(round(self.config.segment_ms * recording.sampling_rate / 1000.0)))
+        self.history = History()
+        self.model: ConvSparseAutoencoder | None = None
+        self.sigma: np.ndarray | None = None
+        self.step = 0
+        self._buffer: torch.Tensor | None = None
+        self._rng = np.random.default_rng(self.config.seed)
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pending_lambda: float | None = None
+
+    # -- control from any thread -------------------------------------------------
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._run.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def set_lambda(self, value: float) -> None:
+        with self._lock:
+            self._pending_lambda = float(value)
+
+    # -- setup ----------------------------------------------------------------
+    def _training_window(self) -> np.ndarray:
+        """Training data: the whole recording if it fits, else evenly spaced stretches."""
+        rec = self.recording
+        budget = max(self.segment * 64, MAX_BUFFER_SAMPLES // rec.n_channels)
+        if rec.n_samples <= budget:
+            return rec.traces(0, rec.n_samples)
+        n_pieces = 32
+        piece = budget // n_pieces
+        starts = np.linspace(0, rec.n_samples - piece, n_pieces).astype(np.int64)
+        return np.concatenate([rec.traces(s, s + piece) for s in starts])
+
+    def initialize(self) -> ConvSparseAutoencoder:
+        cfg = self.config
+        rec = self.recording
+        if rec.n_samples < 2 * self.n_taps:
+            raise ValueError(f"the recording ({rec.n_samples} samples) is shorter than two filters "
+                             f"({self.n_taps} samples each)")
+        data = self._training_window()
+        init_len = min(len(data), int(cfg.init_seconds * rec.sampling_rate))
+        init = initial_filters(data[:init_len], self.n_taps, cfg.n_units, threshold=cfg.init_threshold,
+                               seed=cfg.seed)
+        self.sigma = init.sigma
+        sigma = float(np.median(init.sigma))
+        lam = cfg.lam if cfg.lam is not None else cfg.lam_scale * universal_lambda(
+            sigma, len(init.filters), int(rec.sampling_rate))
+        torch.manual_seed(cfg.seed)
+        self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps).to(self.device)
+        self._buffer = torch.from_numpy(np.ascontiguousarray(data.T)).to(self.device)
+        if cfg.update == "adam":
+            self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        elif cfg.update == "lstsq":
+            self._lstsq = LeastSquaresFilterUpdate()
+        else:
+            raise ValueError(f"unknown filter update '{cfg.update}' (use lstsq or adam)")
+        return self.model
+
+    def _batch(self) -> torch.Tensor:
+        n = self._buffer.shape[1]
+        seg = min(self.segment, n)
+        starts = self._rng.integers(0, n - seg + 1, size=self.config.batch_size)
+        index = torch.as_tensor(starts[:, None] + np.arange(seg)[None, :], device=self.device)
+        return self._buffer[:, index].permute(1, 0, 2)  # (batch, channels, seg)
+
+    # -- training -------------------------------------------------------------
+    def train_step(self) -> tuple[float, float]:
+        model = self.model
+        with self._lock:
+            if self._pending_lambda is not None:
+                model.lam = self._pending_lambda
+                self._pending_lambda = None
+        y = self._batch()
+        if self.config.update == "adam":
+            codes = model.encode(y)
+            loss = torch.mean((y - model.decode(codes)) ** 2)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for group in self._optimizer.param_groups:
+                group["lr"] = self.learning_rate_at(self.step)
+            self._optimizer.step()
+        else:
+            with torch.no_grad():
+                codes = model.encode(y)
+                loss = torch.mean((y - model.decode(codes)) ** 2)
+                model.weight.copy_(self._lstsq(model.weight, y, codes))
+        model.normalize_filters()
+        model.lipschitz = model.estimate_lipschitz(n_iter=5)
+        with torch.no_grad():
+            snr = 10.0 * torch.log10(torch.mean(y ** 2) / loss.clamp_min(1e-30)).item()
+        self.step += 1
+        return float(loss.item()), float(snr)
+
+    def learning_rate_at(self, step: int) -> float:
+        """Cosine decay from the configured rate to 1 % of it over ``max_steps``.
+
+        Adam moves every coefficient by about the learning rate per step
+        whatever the gradient's size, so near the optimum a constant rate
+        makes the filters random-walk away from it; the decay stops that.
+        """
+        cfg = self.config
+        progress = min(1.0, step / max(1, cfg.max_steps))
+        return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
+
+    def filter_errors(self) -> list[float] | None:
+        truth = self.recording.ground_truth
+        if truth is None:
+            return None
+        _, errors = match_filters(self.model.filters(), truth.waveforms)
+        return [float(e) for e in errors]
+
+    def snapshot(self, loss: float, snr: float, elapsed: float, finished: bool = False) -> Snapshot:
+        errors = self.filter_errors()
+        h = self.history
+        h.filter_error.append(errors or [])
+        return Snapshot(self.step, elapsed, loss, snr, self.model.lam, self.model.filters(), errors, finished)
+
+    def steps(self, max_steps: int | None = None, time_limit: float | None = None):
+        """Train, yielding throttled snapshots; returns when done or stopped."""
+        if self.model is None:
+            self.initialize()
+        max_steps = self.config.max_steps if max_steps is None else max_steps
+        start = time.perf_counter()
+        paused_time = 0.0
+        last_snapshot = -np.inf
+        loss = snr = float("nan")
+        final = self.step + max_steps
+        while self.step < final and not self._stop.is_set():
+            if not self._run.is_set():
+                t0 = time.perf_counter()
+                self._run.wait()
+                paused_time += time.perf_counter() - t0
+                continue
+            loss, snr = self.train_step()
+            elapsed = time.perf_counter() - start - paused_time
+            h = self.history
+            h.step.append(self.step)
+            h.elapsed.append(elapsed)
+            h.loss.append(loss)
+            h.snr_db.append(snr)
+            h.lam.append(self.model.lam)
+            if time_limit is not None and elapsed >= time_limit:
+                break
+            if elapsed - last_snapshot >= self.snapshot_interval and self.step < final:
+                last_snapshot = elapsed
+                yield self.snapshot(loss, snr, elapsed)
+        yield self.snapshot(loss, snr, time.perf_counter() - start - paused_time, finished=True)
+
+    def run(self, callback=None, **kwargs) -> ConvSparseAutoencoder:
+        for snap in self.steps(**kwargs):
+            if callback is not None:
+                callback(snap)
+        return self.model
