@@ -27,9 +27,9 @@ BLOCK_SECONDS = 10.0
 
 # (pre-bump amplitude, trough width ms, after-peak delay ms, after-peak width ms, after-peak amplitude)
 SEED_SHAPES = [
-    (0.00, 0.16, 0.40, 0.25, 0.45),  # narrow, fast-spiking interneuron
-    (0.00, 0.26, 0.75, 0.55, 0.28),  # broad pyramidal cell
-    (0.28, 0.20, 0.55, 0.40, 0.38),  # triphasic
+    (0.00, 0.15, 0.35, 0.22, 0.70),  # narrow, fast-spiking interneuron: sharp after-peak
+    (0.00, 0.32, 1.10, 0.70, 0.22),  # broad pyramidal cell: slow recovery
+    (0.90, 0.24, 0.90, 0.60, 0.10),  # large positive first phase (axonal)
 ]
 
 

@@ -21,6 +21,7 @@ from engine.metrics import match_filters
 from engine.model import ConvSparseAutoencoder
 from engine.noise import noise_std, universal_lambda
 from engine.recording import Recording
+from engine.sorting import REFRACTORY_MS
 
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
 
@@ -37,7 +38,7 @@ class TrainConfig:
     segment_ms: float = 300.0
     max_steps: int = 30
     lam: float | None = None  # None: universal threshold from the noise level
-    lam_scale: float = 2.0
+    lam_scale: float = 1.3
     init_seconds: float = 60.0
     init_threshold: float = 5.0
     device: str = "auto"
@@ -140,7 +141,9 @@ class Trainer:
         lam = cfg.lam if cfg.lam is not None else cfg.lam_scale * universal_lambda(
             sigma, len(init.filters), int(rec.sampling_rate))
         torch.manual_seed(cfg.seed)
-        self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps).to(self.device)
+        peak_distance = max(1, int(round(REFRACTORY_MS * rec.sampling_rate / 1000.0)))
+        self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps,
+                                           peak_distance).to(self.device)
         self._buffer = torch.from_numpy(np.ascontiguousarray(data.T)).to(self.device)
         if cfg.update == "adam":
             self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)

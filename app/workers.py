@@ -1,0 +1,181 @@
+"""Engine work off the GUI thread: QObjects that live on their own QThreads.
+
+The engine never sees Qt; these thin wrappers run its generators and plain
+functions and turn their results into queued signals. Control from the GUI
+thread goes through the trainer's thread-safe methods or plain integer
+"generation" counters, never through waiting.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+
+from engine.device import describe_device
+from engine.model import ConvSparseAutoencoder
+from engine.recording import Recording
+from engine.sorting import REFRACTORY_MS, sort_recording
+from engine.trainer import Trainer, TrainConfig
+
+OOM_ADVICE = ("The GPU ran out of memory. Lower the batch size, the segment length or the "
+              "number of units, or train on the CPU (Device: cpu).")
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A user-facing sentence for an engine exception."""
+    text = str(exc)
+    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
+        return OOM_ADVICE
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild a sorting model from plain data."""
+
+    filters: np.ndarray
+    lam: float
+    n_steps: int
+    debias_steps: int
+
+    def build(self, sampling_rate: float) -> ConvSparseAutoencoder:
+        peak_distance = max(1, int(round(REFRACTORY_MS * sampling_rate / 1000.0)))
+        return ConvSparseAutoencoder(self.filters, self.lam, self.n_steps, self.debias_steps, peak_distance)
+
+
+class ModelCache:
+    """Rebuilds the model only when the filters array or lambda changed."""
+
+    def __init__(self):
+        self._key = None
+        self._model = None
+
+    def get(self, spec: ModelSpec, sampling_rate: float) -> ConvSparseAutoencoder:
+        key = (id(spec.filters), spec.n_steps, spec.debias_steps)
+        if key != self._key:
+            self._model, self._key = spec.build(sampling_rate), key
+        self._model.lam = spec.lam
+        return self._model
+
+
+class TrainingWorker(QObject):
+    snapshot = pyqtSignal(object)  # engine.trainer.Snapshot
+    deviceChosen = pyqtSignal(str)
+    failed = pyqtSignal(str)
+    log = pyqtSignal(str)
+    done = pyqtSignal()
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self._trainer: Trainer | None = None
+        self._stop_requested = False
+
+    @pyqtSlot(object, object)
+    def train(self, recording: Recording, config: TrainConfig) -> None:
+        try:
+            trainer = Trainer(recording, config, snapshot_interval=0.05)
+            with self._lock:
+                self._trainer = trainer
+                if self._stop_requested:
+                    trainer.stop()
+            self.deviceChosen.emit(describe_device(trainer.device))
+            self.log.emit("Initialising filters from threshold crossings ...")
+            trainer.initialize()
+            self.log.emit(f"Training {trainer.model.n_units} units on {describe_device(trainer.device)}, "
+                          f"lambda {trainer.model.lam:.3g}")
+            for snap in trainer.steps():
+                self.snapshot.emit(snap)
+        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a message
+            self.log.emit(traceback.format_exc())
+            self.failed.emit(describe_failure(exc))
+        finally:
+            with self._lock:
+                self._trainer = None
+                self._stop_requested = False
+            self.done.emit()
+
+    # Called from the GUI thread: the trainer's controls are thread-safe flags.
+    def _control(self, name: str, *args) -> None:
+        with self._lock:
+            if self._trainer is not None:
+                getattr(self._trainer, name)(*args)
+
+    def pause(self) -> None:
+        self._control("pause")
+
+    def resume(self) -> None:
+        self._control("resume")
+
+    def set_lambda(self, value: float) -> None:
+        self._control("set_lambda", value)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_requested = self._trainer is None
+        self._control("stop")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SortRequest:
+    generation: int
+    recording: Recording
+    spec: ModelSpec
+    start: int = 0
+    stop: int | None = None  # None: to the end of the recording
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.stop is None
+
+
+class SortWorker(QObject):
+    """Sorts a window or the whole recording; newer generations cancel older work."""
+
+    sorted = pyqtSignal(object, object)  # SortRequest, SortResult
+    progress = pyqtSignal(int, int)  # generation, percent
+    failed = pyqtSignal(str)
+    log = pyqtSignal(str)
+    idle = pyqtSignal()
+
+    def __init__(self):
+        super().__init__()
+        self.generation = 0  # written by the GUI thread; an int store is atomic
+        self._models = ModelCache()
+
+    @pyqtSlot(object)
+    def sort(self, request: SortRequest) -> None:
+        if request.generation < self.generation:
+            return  # a newer lambda or model arrived while this waited in the queue
+        try:
+            rec = request.recording
+            model = self._models.get(request.spec, rec.sampling_rate)
+            stop = rec.n_samples if request.stop is None else request.stop
+            total = max(1, stop - request.start)
+            done = 0
+
+            def progress(n_samples: int) -> None:
+                nonlocal done
+                if request.generation < self.generation:
+                    raise _Cancelled
+                done += n_samples
+                if request.whole:
+                    self.progress.emit(request.generation, min(100, int(100 * done / total)))
+
+            result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
+            if request.generation >= self.generation:
+                self.sorted.emit(request, result)
+        except _Cancelled:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            self.log.emit(traceback.format_exc())
+            self.failed.emit(describe_failure(exc))
+        finally:
+            self.idle.emit()

@@ -1,0 +1,202 @@
+"""Command line: ``sparsesort simulate | sort | info | gui``.
+
+Bad input ends with one line naming the file and the problem and exit
+status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.errors import RecordingError
+from engine.metrics import compare_spike_trains, match_filters
+from engine.recording import open_recording
+from engine.session import Session, load_session, save_session
+from engine.simulate import SimulationConfig, write_simulation
+from engine.sorting import default_thresholds, sort_recording
+from engine.trainer import TrainConfig, Trainer
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """A problem with the command's arguments or input, reported in one line."""
+
+
+def _progress_bar(total: int, desc: str, quiet: bool):
+    return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, disable=quiet, file=sys.stderr,
+                leave=False)
+
+
+def cmd_simulate(args) -> int:
+    config = SimulationConfig(minutes=args.minutes, units=args.units, channels=args.channels,
+                              snr_db=args.snr, seed=args.seed, sampling_rate=args.sampling_rate,
+                              rate_hz=args.rate)
+    n_samples = int(round(config.minutes * 60 * config.sampling_rate))
+    with _progress_bar(n_samples, "simulating", args.quiet) as bar:
+        truth = write_simulation(args.out, config, progress=bar.update)
+    print(f"{args.out}: {config.units} units, {config.channels} channels, {config.minutes:g} min at "
+          f"{config.sampling_rate:g} Hz, {len(truth.spike_times)} spikes, SNR {config.snr_db:g} dB")
+    return 0
+
+
+def _recording_args(args) -> dict:
+    return {"sampling_rate": args.sampling_rate, "n_channels": args.n_channels, "dtype": args.dtype,
+            "offset": args.offset, "gain": args.gain}
+
+
+def cmd_sort(args) -> int:
+    rec_args = _recording_args(args)
+    recording = open_recording(args.recording, **rec_args)
+    config = TrainConfig(n_units=args.units, lam=args.lam, device=args.device, max_steps=args.steps,
+                         filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
+    trainer = Trainer(recording, config, snapshot_interval=0.5)
+    t0 = time.perf_counter()
+    try:
+        trainer.initialize()
+    except ValueError as exc:
+        raise RecordingError(args.recording, str(exc)) from None
+    with tqdm(total=config.max_steps, desc="learning filters", disable=args.quiet, file=sys.stderr,
+              leave=False) as bar:
+        for snap in trainer.steps():
+            bar.n = snap.step
+            bar.set_postfix(loss=f"{snap.loss:.3g}", snr=f"{snap.snr_db:.1f}dB")
+    train_seconds = time.perf_counter() - t0
+    model = trainer.model
+    t0 = time.perf_counter()
+    with _progress_bar(recording.n_samples, "sorting", args.quiet) as bar:
+        result = sort_recording(recording, model, progress=bar.update)
+    sort_seconds = time.perf_counter() - t0
+
+    summary = {
+        "recording": os.fspath(args.recording),
+        "units": model.n_units,
+        "spikes": int(len(result)),
+        "spikes_per_unit": result.counts().tolist(),
+        "lambda": model.lam,
+        "device": str(trainer.device),
+        "train_steps": trainer.step,
+        "train_seconds": round(train_seconds, 3),
+        "sort_seconds": round(sort_seconds, 3),
+    }
+    truth = recording.ground_truth
+    if truth is not None:
+        _, errors = match_filters(model.filters(), truth.waveforms)
+        scores = compare_spike_trains(truth.spike_times, truth.spike_units, result.times, result.units,
+                                      recording.sampling_rate)
+        summary["filter_error"] = [round(float(e), 4) for e in errors]
+        summary["accuracy"] = [round(s.accuracy, 4) for s in scores]
+        summary["precision"] = [round(s.precision, 4) for s in scores]
+        summary["recall"] = [round(s.recall, 4) for s in scores]
+
+    out = args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
+    h = trainer.history
+    save_session(out, Session(
+        recording_path=os.path.abspath(args.recording), recording_args=rec_args,
+        sampling_rate=recording.sampling_rate, filters=model.filters(), lam=model.lam,
+        train_config=config.to_dict(), spike_times=result.times, spike_units=result.units,
+        spike_amplitudes=result.amplitudes, thresholds=default_thresholds(model),
+        history={"step": h.step, "elapsed": h.elapsed, "loss": h.loss, "snr_db": h.snr_db, "lambda": h.lam},
+        metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
+    ))
+    summary["session"] = out
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
+              f"sorted in {sort_seconds:.1f} s on {summary['device']}; session: {out}")
+        if truth is not None:
+            for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"])):
+                print(f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    s = load_session(args.session)
+    counts = np.bincount(s.spike_units, minlength=len(s.filters)) if len(s.spike_units) else np.zeros(len(s.filters))
+    print(f"session {args.session}")
+    print(f"  recording: {s.recording_path}")
+    print(f"  units: {len(s.filters)} filters of {s.filters.shape[1]} channels x {s.filters.shape[2]} taps")
+    print(f"  lambda: {s.lam:.4g}; spikes: {len(s.spike_times)} ({', '.join(str(int(c)) for c in counts)})")
+    for key, value in s.metrics.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_gui(args) -> int:
+    from app import main as app_main  # the GUI is imported only when asked for
+    return app_main([args.file] if args.file else [])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sparsesort", description="Spike sorting with a convolutional "
+                                     "sparse auto-encoder. With no command, opens the application on a demo.")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("simulate", help="write a simulated recording with ground truth (HDF5)")
+    p.add_argument("out")
+    p.add_argument("--minutes", type=float, default=17.0)
+    p.add_argument("--units", type=int, default=3)
+    p.add_argument("--channels", type=int, default=1)
+    p.add_argument("--snr", type=float, default=16.0, help="dB, trough amplitude over noise std")
+    p.add_argument("--rate", type=float, default=30.0, help="firing rate per unit, Hz")
+    p.add_argument("--sampling-rate", type=float, default=10_000.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("sort", help="learn the filters of a recording and sort its spikes")
+    p.add_argument("recording")
+    p.add_argument("--units", type=int, default=None, help="number of units (default: from the data)")
+    p.add_argument("--lambda", dest="lam", type=float, default=None, help="sparsity weight (default: from noise)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--steps", type=int, default=TrainConfig.max_steps, help="training steps")
+    p.add_argument("--filter-ms", type=float, default=TrainConfig.filter_ms)
+    p.add_argument("--unrolled-steps", type=int, default=TrainConfig.n_steps)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="session file (default: next to the recording)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
+    p.add_argument("--n-channels", type=int, default=None, help="raw binary: channel count")
+    p.add_argument("--dtype", default=None, help="raw binary: int16 (default), uint16, int32, float32, float64")
+    p.add_argument("--offset", type=int, default=0, help="raw binary: header bytes")
+    p.add_argument("--gain", type=float, default=1.0, help="raw binary: microvolts per unit")
+    p.set_defaults(func=cmd_sort)
+
+    p = sub.add_parser("info", help="summarise a session file")
+    p.add_argument("session")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("gui", help="open the application")
+    p.add_argument("file", nargs="?")
+    p.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.file = None
+        return cmd_gui(args)
+    try:
+        return args.func(args)
+    except (RecordingError, UsageError) as exc:
+        print(f"sparsesort: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        print(f"sparsesort: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("sparsesort: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
