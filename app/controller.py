@@ -1,0 +1,355 @@
+"""The one owner of the application's state; views read it and react to its signals."""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
+
+from app.trace_loader import TraceLoader, TraceRequest
+from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
+from engine.errors import RecordingError
+from engine.noise import noise_std
+from engine.recording import Recording, open_recording
+from engine.session import Session, load_session, save_session
+from engine.sorting import SortResult
+from engine.trainer import Snapshot, TrainConfig
+
+IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
+NOISE_ESTIMATE_SECONDS = 5.0
+UNIT_LABELS = ("unsorted", "good", "mua", "noise")
+
+
+def _empty_history() -> dict:
+    return {"step": [], "loss": [], "snr_db": [], "lam": [], "filter_error": []}
+
+
+class Controller(QObject):
+    recordingChanged = pyqtSignal(object)  # Recording
+    trainingStateChanged = pyqtSignal(str)
+    snapshotReceived = pyqtSignal(object)  # Snapshot
+    filtersChanged = pyqtSignal(object)  # (units, channels, taps) numpy array
+    historyChanged = pyqtSignal()
+    lambdaChanged = pyqtSignal(float)
+    spikesChanged = pyqtSignal(object)  # SortResult
+    sortProgress = pyqtSignal(int)  # percent of the whole-recording sort, 100 when done
+    selectionChanged = pyqtSignal(list)
+    labelsChanged = pyqtSignal()
+    centerRequested = pyqtSignal(float)  # seconds
+    traceWindowLoaded = pyqtSignal(object)  # TraceWindow
+    deviceChanged = pyqtSignal(str)
+    message = pyqtSignal(str)  # log line
+    errorOccurred = pyqtSignal(str)  # shown to the user, also logged
+    shutdownFinished = pyqtSignal()
+    # Queued hand-offs to the workers' threads.
+    _trainRequested = pyqtSignal(object, object)
+    _sortRequested = pyqtSignal(object)
+    _tracesRequested = pyqtSignal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.recording: Recording | None = None
+        self.recording_path: str | None = None
+        self.recording_args: dict = {}
+        self.train_config = TrainConfig()
+        self.filters: np.ndarray | None = None
+        self.lam: float | None = None
+        self.spikes: SortResult | None = None
+        self.history = _empty_history()
+        self.noise_sigma: np.ndarray | None = None
+        self.labels: dict[int, str] = {}
+        self.selected_units: list[int] = []
+        self.training_state = IDLE
+        self.visible_window = (0, 0)  # samples shown by the trace view
+        self.last_trace_request: TraceRequest | None = None
+        self._lambda_from_user = False
+        self._window_sort_in_flight = False
+        self._sort_generation = 0
+        self._trace_request_id = 0
+        self._closing = False
+        self._threads: list[QThread] = []
+        self.training_worker = self._start_worker(TrainingWorker(), "training")
+        self.sort_worker = self._start_worker(SortWorker(), "sorting")
+        self.trace_loader = self._start_worker(TraceLoader(), "traces")
+        self._wire_workers()
+
+    # -- workers ------------------------------------------------------------
+    def _start_worker(self, worker: QObject, name: str) -> QObject:
+        thread = QThread(self)
+        thread.setObjectName(f"sparsesort-{name}")
+        worker.moveToThread(thread)
+        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._on_thread_finished)
+        thread.start()
+        self._threads.append(thread)
+        return worker
+
+    def _wire_workers(self) -> None:
+        for worker in (self.training_worker, self.sort_worker, self.trace_loader):
+            worker.log.connect(self.message)
+        self._trainRequested.connect(self.training_worker.train)
+        self._sortRequested.connect(self.sort_worker.sort)
+        self._tracesRequested.connect(self.trace_loader.load)
+        self.training_worker.snapshot.connect(self._on_snapshot)
+        self.training_worker.deviceChosen.connect(self.deviceChanged)
+        self.training_worker.failed.connect(self._report_error)
+        self.training_worker.done.connect(self._on_training_done)
+        self.sort_worker.sorted.connect(self._on_sorted)
+        self.sort_worker.progress.connect(self._on_sort_progress)
+        self.sort_worker.failed.connect(self._report_error)
+        self.sort_worker.idle.connect(self._on_sort_idle)
+        self.trace_loader.loaded.connect(self._on_traces_loaded)
+        self.trace_loader.failed.connect(self._report_error)
+
+    @property
+    def threads(self) -> list[QThread]:
+        return list(self._threads)
+
+    def _report_error(self, text: str) -> None:
+        self.message.emit(f"ERROR: {text}")
+        self.errorOccurred.emit(text)
+
+    # -- recordings -----------------------------------------------------------
+    def open_recording(self, path, **args) -> bool:
+        try:
+            recording = open_recording(path, **args)
+        except (RecordingError, ValueError, OSError) as exc:
+            self._report_error(str(exc))
+            return False
+        self.set_recording(recording, os.fspath(path), args)
+        return True
+
+    def set_recording(self, recording: Recording, path: str | None = None, args: dict | None = None) -> None:
+        if self.training_state != IDLE:
+            self.stop_training()
+        self.recording, self.recording_path, self.recording_args = recording, path, dict(args or {})
+        self.filters, self.spikes, self.lam = None, None, None
+        self._lambda_from_user = False
+        self.history = _empty_history()
+        self.labels, self.selected_units = {}, []
+        self._next_sort_generation()
+        n = min(recording.n_samples, int(NOISE_ESTIMATE_SECONDS * recording.sampling_rate))
+        self.noise_sigma = noise_std(recording.traces(0, n)) if n else None
+        self.message.emit(f"Opened {path or 'in-memory recording'}: {recording.describe()}")
+        self.recordingChanged.emit(recording)
+        self.historyChanged.emit()
+
+    # -- training -------------------------------------------------------------
+    def start_training(self, config: TrainConfig | None = None) -> bool:
+        if self.recording is None or self.training_state != IDLE:
+            return False
+        self.train_config = config or self.train_config
+        run_config = replace(self.train_config, lam=self.lam if self._lambda_from_user else self.train_config.lam)
+        self.history = _empty_history()
+        self.historyChanged.emit()
+        self._set_state(TRAINING)
+        self.message.emit(f"Training started: {run_config.to_dict()}")
+        self._trainRequested.emit(self.recording, run_config)
+        return True
+
+    def pause_training(self) -> None:
+        if self.training_state == TRAINING:
+            self.training_worker.pause()
+            self._set_state(PAUSED)
+
+    def resume_training(self) -> None:
+        if self.training_state == PAUSED:
+            self.training_worker.resume()
+            self._set_state(TRAINING)
+
+    def stop_training(self) -> None:
+        if self.training_state in (TRAINING, PAUSED):
+            self.training_worker.stop()
+            self._set_state(STOPPING)
+
+    def _set_state(self, state: str) -> None:
+        self.training_state = state
+        self.trainingStateChanged.emit(state)
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        if self._closing:
+            return
+        self.filters = snap.filters
+        if not self._lambda_from_user:
+            self.lam = snap.lam
+            self.lambdaChanged.emit(snap.lam)
+        h = self.history
+        for key, value in (("step", snap.step), ("loss", snap.loss), ("snr_db", snap.snr_db), ("lam", snap.lam),
+                           ("filter_error", snap.filter_error or [])):
+            h[key].append(value)
+        self.snapshotReceived.emit(snap)
+        self.filtersChanged.emit(snap.filters)
+        self.historyChanged.emit()
+        if not self._window_sort_in_flight:
+            self._sort_visible_window()
+
+    def _on_training_done(self) -> None:
+        if self._closing:
+            return
+        self._set_state(IDLE)
+        self.message.emit(f"Training ended after {self.history['step'][-1] if self.history['step'] else 0} steps")
+        self.sort_all()
+
+    # -- lambda and sorting ---------------------------------------------------
+    def set_lambda(self, value: float) -> None:
+        value = float(value)
+        if self.lam is not None and np.isclose(value, self.lam, rtol=1e-6):
+            return
+        self.lam = value
+        self._lambda_from_user = True
+        self.lambdaChanged.emit(value)
+        if self.training_state in (TRAINING, PAUSED):
+            self.training_worker.set_lambda(value)
+        self.sort_all()
+
+    def _model_spec(self) -> ModelSpec | None:
+        if self.filters is None or self.lam is None:
+            return None
+        return ModelSpec(self.filters, self.lam, self.train_config.n_steps, self.train_config.debias_steps)
+
+    def _next_sort_generation(self) -> int:
+        self._sort_generation += 1
+        self.sort_worker.generation = self._sort_generation
+        return self._sort_generation
+
+    def _sort_visible_window(self) -> None:
+        spec = self._model_spec()
+        start, stop = self.visible_window
+        if spec is None or stop <= start:
+            return
+        self._window_sort_in_flight = True
+        self._sortRequested.emit(SortRequest(self._sort_generation, self.recording, spec, start, stop))
+
+    def sort_all(self) -> None:
+        """Re-sort the visible window at once, then the whole recording in the background."""
+        spec = self._model_spec()
+        if spec is None:
+            return
+        generation = self._next_sort_generation()
+        self._sort_visible_window()
+        self.sortProgress.emit(0)
+        self._sortRequested.emit(SortRequest(generation, self.recording, spec))
+
+    def _on_sorted(self, request: SortRequest, result: SortResult) -> None:
+        if self._closing or request.recording is not self.recording:
+            return
+        if request.whole or self.spikes is None or self.spikes.n_units != result.n_units:
+            self.spikes = result
+        else:
+            old = self.spikes
+            outside = (old.times < request.start) | (old.times >= request.stop)
+            times = np.concatenate([old.times[outside], result.times])
+            order = np.argsort(times, kind="stable")
+            self.spikes = SortResult(times[order], np.concatenate([old.units[outside], result.units])[order],
+                                     np.concatenate([old.amplitudes[outside], result.amplitudes])[order],
+                                     old.sampling_rate, old.n_units)
+        if request.whole:
+            self.sortProgress.emit(100)
+            self.message.emit(f"Sorted the recording: {len(result)} spikes, per unit {result.counts().tolist()}")
+        self.spikesChanged.emit(self.spikes)
+
+    def _on_sort_progress(self, generation: int, percent: int) -> None:
+        if generation == self._sort_generation:
+            self.sortProgress.emit(percent)
+
+    def _on_sort_idle(self) -> None:
+        self._window_sort_in_flight = False
+
+    # -- trace browsing -------------------------------------------------------
+    def set_visible_window(self, start: int, stop: int) -> None:
+        self.visible_window = (int(start), int(stop))
+
+    def request_traces(self, start: int, stop: int, pixels: int, overlay: bool = False) -> None:
+        if self.recording is None:
+            return
+        self._trace_request_id += 1
+        self.trace_loader.latest_request = self._trace_request_id
+        request = TraceRequest(self._trace_request_id, self.recording, int(start), int(stop), max(1, int(pixels)),
+                               self._model_spec() if overlay else None)
+        self.last_trace_request = request
+        self._tracesRequested.emit(request)
+
+    def _on_traces_loaded(self, window) -> None:
+        if not self._closing and window.request_id == self._trace_request_id:
+            self.traceWindowLoaded.emit(window)
+
+    def center_on(self, seconds: float) -> None:
+        self.centerRequested.emit(float(seconds))
+
+    # -- units ----------------------------------------------------------------
+    def set_selected_units(self, units) -> None:
+        units = sorted(set(int(u) for u in units))
+        if units != self.selected_units:
+            self.selected_units = units
+            self.selectionChanged.emit(units)
+
+    def set_label(self, unit: int, label: str) -> None:
+        self.labels[int(unit)] = label
+        self.labelsChanged.emit()
+
+    # -- sessions -------------------------------------------------------------
+    def save_session(self, path) -> bool:
+        if self.filters is None or self.recording is None:
+            self._report_error("Nothing to save yet: train or load a model first.")
+            return False
+        spikes = self.spikes or SortResult(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32),
+                                           self.recording.sampling_rate, len(self.filters))
+        history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
+        session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
+                          float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
+                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history,
+                          {"labels": {str(k): v for k, v in self.labels.items()}})
+        try:
+            save_session(path, session)
+        except OSError as exc:
+            self._report_error(f"{path}: cannot be written ({exc})")
+            return False
+        self.message.emit(f"Session saved to {path}")
+        return True
+
+    def load_session(self, path) -> bool:
+        try:
+            session = load_session(path)
+            if session.recording_path is None:
+                raise RecordingError(path, "names no recording file")
+        except RecordingError as exc:
+            self._report_error(str(exc))
+            return False
+        if not self.open_recording(session.recording_path, **session.recording_args):
+            return False
+        known = set(TrainConfig().to_dict())
+        self.train_config = TrainConfig(**{k: v for k, v in session.train_config.items() if k in known})
+        self.filters, self.lam, self._lambda_from_user = session.filters, session.lam, True
+        self.spikes = SortResult(session.spike_times, session.spike_units, session.spike_amplitudes,
+                                 session.sampling_rate, len(session.filters))
+        self.history = _empty_history()
+        self.history.update({k: list(v) for k, v in session.history.items() if k in self.history})
+        self.labels = {int(k): v for k, v in session.metrics.get("labels", {}).items()}
+        self.message.emit(f"Session loaded from {path}")
+        self.lambdaChanged.emit(self.lam)
+        self.filtersChanged.emit(self.filters)
+        self.historyChanged.emit()
+        self.spikesChanged.emit(self.spikes)
+        self.labelsChanged.emit()
+        return True
+
+    # -- shutdown -------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop all work cooperatively; ``shutdownFinished`` follows when every thread has ended."""
+        if self._closing:
+            return
+        self._closing = True
+        self.training_worker.stop()
+        self._next_sort_generation()
+        self.trace_loader.latest_request = self._trace_request_id + 1
+        for thread in self._threads:
+            thread.quit()  # the loop ends once the running slot returns
+
+    def _on_thread_finished(self) -> None:
+        if all(thread.isFinished() for thread in self._threads):
+            self.shutdownFinished.emit()
+
+    @property
+    def finished(self) -> bool:
+        return all(thread.isFinished() for thread in self._threads)

@@ -1,0 +1,23 @@
+"""The built-in demo: the seed's simulated data set, written once to the user's cache folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.simulate import SimulationConfig, write_simulation
+
+DEMO_CONFIG = SimulationConfig()  # 3 units, 1 channel, 10 kHz, 17 min, with ground truth
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sparsesort"
+
+
+def demo_path() -> Path:
+    """The demo recording, simulated on first use."""
+    path = cache_dir() / "demo.h5"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_simulation(path, DEMO_CONFIG)
+    return path

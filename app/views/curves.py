@@ -1,0 +1,44 @@
+"""Training curves: loss, reconstruction SNR and filter error per unit against the step."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.colors import unit_color
+
+
+class CurvesView(QWidget):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.canvas = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.loss_plot = self.canvas.addPlot(row=0, col=0, title="loss (MSE)")
+        self.snr_plot = self.canvas.addPlot(row=0, col=1, title="reconstruction SNR (dB)")
+        self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error (true units)")
+        for plot in (self.loss_plot, self.snr_plot, self.error_plot):
+            plot.setLabel("bottom", "step")
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e0e0e0", width=2))
+        self.snr_curve = self.snr_plot.plot(pen=pg.mkPen("#7fd07f", width=2))
+        self.error_curves: list[pg.PlotDataItem] = []
+        controller.historyChanged.connect(self.refresh)
+
+    def refresh(self) -> None:
+        h = self.controller.history
+        steps = np.asarray(h["step"], dtype=float)
+        self.loss_curve.setData(steps, np.asarray(h["loss"], dtype=float))
+        self.snr_curve.setData(steps, np.asarray(h["snr_db"], dtype=float))
+        errors = [e for e in h["filter_error"] if len(e)]
+        errors = np.asarray(errors, dtype=float) if errors and len(errors) == len(steps) else np.zeros((0, 0))
+        while len(self.error_curves) < errors.shape[1]:
+            unit = len(self.error_curves)
+            self.error_curves.append(self.error_plot.plot(pen=pg.mkPen(unit_color(unit), width=2),
+                                                          name=f"true unit {unit}"))
+        for unit, curve in enumerate(self.error_curves):
+            if unit < errors.shape[1]:
+                curve.setData(steps, errors[:, unit])
+            else:
+                curve.setData([], [])

@@ -1,0 +1,83 @@
+"""Filters: each unit's learned filter (channels side by side), live while training."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.colors import unit_color
+from engine.metrics import match_filters
+
+COLUMNS = 4
+
+
+def _flatten(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(channels, taps) -> x, y with channels side by side and NaN gaps between them."""
+    channels, taps = filt.shape
+    y = np.concatenate([np.append(filt[c], np.nan) for c in range(channels)])
+    return np.arange(len(y), dtype=float), y
+
+
+class FilterView(QWidget):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.canvas = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.plots: list[pg.PlotItem] = []
+        self._learned: list[pg.PlotDataItem] = []
+        self._truth: list[pg.PlotDataItem] = []
+        self.errors: dict[int, float] = {}  # learned unit -> error against its matched true unit
+        controller.filtersChanged.connect(self.show_filters)
+        controller.selectionChanged.connect(lambda _: self._update_titles())
+        controller.recordingChanged.connect(lambda _: self._rebuild(0))
+
+    def _rebuild(self, n_units: int) -> None:
+        self.canvas.clear()
+        self.plots, self._learned, self._truth = [], [], []
+        for unit in range(n_units):
+            plot = self.canvas.addPlot(row=unit // COLUMNS, col=unit % COLUMNS)
+            plot.hideAxis("bottom")
+            plot.hideAxis("left")
+            plot.setMouseEnabled(x=False, y=False)
+            self._truth.append(plot.plot(pen=pg.mkPen("#888888", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)))
+            self._learned.append(plot.plot(pen=pg.mkPen(unit_color(unit), width=2)))
+            self.plots.append(plot)
+
+    def show_filters(self, filters: np.ndarray) -> None:
+        if len(filters) != len(self.plots):
+            self._rebuild(len(filters))
+        truth = self.controller.recording.ground_truth if self.controller.recording is not None else None
+        matched = {}
+        self.errors = {}
+        if truth is not None and truth.waveforms.shape[1] == filters.shape[1]:
+            assignment, errors = match_filters(filters, truth.waveforms)
+            for true_unit, learned in enumerate(assignment):
+                if learned >= 0:
+                    matched[int(learned)] = truth.waveforms[true_unit]
+                    self.errors[int(learned)] = float(errors[true_unit])
+        for unit, filt in enumerate(filters):
+            self._learned[unit].setData(*_flatten(filt))
+            wave = matched.get(unit)
+            if wave is not None:
+                wave = wave / max(np.linalg.norm(wave), 1e-12)
+                # a matched waveform may lag the filter by a few taps: align on the peak
+                shift = int(np.abs(filt).max(0).argmax() - np.abs(wave).max(0).argmax())
+                wave = np.roll(wave, shift, axis=1)
+                if np.sum(wave * filt) < 0:
+                    wave = -wave
+                self._truth[unit].setData(*_flatten(wave))
+            self._truth[unit].setVisible(wave is not None)
+        self._update_titles()
+
+    def _update_titles(self) -> None:
+        selected = set(self.controller.selected_units)
+        for unit, plot in enumerate(self.plots):
+            error = self.errors.get(unit)
+            text = f"unit {unit}" + (f" · error {error:.3f}" if error is not None else "")
+            color = unit_color(unit).name()
+            weight = "bold" if unit in selected else "normal"
+            plot.setTitle(f"<span style='color:{color}; font-weight:{weight}'>{text}</span>")
+            plot.getViewBox().setBackgroundColor("#2a2a40" if unit in selected else None)

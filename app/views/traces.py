@@ -1,0 +1,143 @@
+"""Traces: channels stacked, scrolled and zoomed with mouse and keys, spikes marked."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.colors import unit_color
+
+DEFAULT_SPAN_S = 1.0
+MIN_SPAN_S = 0.005
+REQUEST_DELAY_MS = 30  # coalesces the range changes of one drag into one read
+
+
+class TraceView(QWidget):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.gain = 1.0
+        self.show_overlay = False
+        self._spacing = 1.0
+        self._window = None
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.getPlotItem().hideAxis("left")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self._raw_curves: list[pg.PlotDataItem] = []
+        self._recon_curves: list[pg.PlotDataItem] = []
+        self._residual_curves: list[pg.PlotDataItem] = []
+        self._spike_marks = pg.ScatterPlotItem(size=9, symbol="t1", pen=None)
+        self._spike_marks.setZValue(10)
+        self.plot.addItem(self._spike_marks)
+        self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
+        self._request_timer.timeout.connect(self.request_visible)
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._request_timer.start())
+        controller.recordingChanged.connect(self._on_recording)
+        controller.traceWindowLoaded.connect(self._on_window)
+        controller.spikesChanged.connect(lambda _: self._draw_spikes())
+        controller.selectionChanged.connect(lambda _: self._draw_spikes())
+        controller.centerRequested.connect(self.center_on)
+        if controller.recording is not None:
+            self._on_recording(controller.recording)
+
+    # -- navigation (also bound to actions) -------------------------------------
+    def x_range(self) -> tuple[float, float]:
+        return tuple(self.plot.getViewBox().viewRange()[0])
+
+    def set_x_range(self, lo: float, hi: float) -> None:
+        rec = self.controller.recording
+        if rec is None:
+            return
+        span = min(max(hi - lo, MIN_SPAN_S), rec.duration)
+        lo = min(max(0.0, lo), rec.duration - span)
+        self.plot.setXRange(lo, lo + span, padding=0)
+
+    def scroll(self, fraction: float) -> None:
+        lo, hi = self.x_range()
+        shift = fraction * (hi - lo)
+        self.set_x_range(lo + shift, hi + shift)
+
+    def zoom(self, factor: float) -> None:
+        lo, hi = self.x_range()
+        mid, half = (lo + hi) / 2, (hi - lo) * factor / 2
+        self.set_x_range(mid - half, mid + half)
+
+    def center_on(self, seconds: float) -> None:
+        lo, hi = self.x_range()
+        half = (hi - lo) / 2
+        self.set_x_range(seconds - half, seconds + half)
+
+    def change_gain(self, factor: float) -> None:
+        self.gain *= factor
+        self._redraw()
+
+    def set_overlay(self, shown: bool) -> None:
+        self.show_overlay = bool(shown)
+        self.request_visible()
+
+    # -- data ---------------------------------------------------------------------
+    def request_visible(self) -> None:
+        rec = self.controller.recording
+        if rec is None:
+            return
+        lo, hi = self.x_range()
+        start = max(0, int(np.floor(lo * rec.sampling_rate)))
+        stop = min(rec.n_samples, int(np.ceil(hi * rec.sampling_rate)) + 1)
+        self.controller.set_visible_window(start, stop)
+        pixels = max(100, self.plot.getViewBox().width())
+        self.controller.request_traces(start, stop, pixels, overlay=self.show_overlay)
+
+    def _on_recording(self, rec) -> None:
+        for item in self._raw_curves + self._recon_curves + self._residual_curves:
+            self.plot.removeItem(item)
+        raw_pen = pg.mkPen("#c8c8c8" if pg.getConfigOption("background") == "k" else "#303030", width=1)
+        make = lambda pen: [self.plot.plot(pen=pen) for _ in range(rec.n_channels)]  # noqa: E731
+        self._raw_curves = make(raw_pen)
+        self._recon_curves = make(pg.mkPen("#ff5555", width=1))
+        self._residual_curves = make(pg.mkPen("#55aaff", width=1))
+        sigma = self.controller.noise_sigma
+        self._spacing = float(np.median(sigma)) * 12 if sigma is not None and np.median(sigma) > 0 else 100.0
+        self.plot.getViewBox().setLimits(xMin=0, xMax=rec.duration)
+        self.plot.setYRange(-self._spacing, rec.n_channels * self._spacing, padding=0.02)
+        self._window = None
+        self.set_x_range(0, min(DEFAULT_SPAN_S, rec.duration))
+        self.request_visible()
+
+    def _on_window(self, window) -> None:
+        self._window = window
+        self._redraw()
+
+    def _redraw(self) -> None:
+        window = self._window
+        if window is None:
+            return
+        layers = [(self._raw_curves, window.raw, True),
+                  (self._recon_curves, window.reconstruction, self.show_overlay),
+                  (self._residual_curves, window.residual, self.show_overlay)]
+        for curves, values, shown in layers:
+            for channel, curve in enumerate(curves):
+                if shown and values is not None:
+                    curve.setData(window.times, values[:, channel] * self.gain + channel * self._spacing)
+                curve.setVisible(shown and values is not None)
+        self._draw_spikes()
+
+    def _draw_spikes(self) -> None:
+        spikes, rec, window = self.controller.spikes, self.controller.recording, self._window
+        if spikes is None or rec is None or window is None:
+            self._spike_marks.clear()
+            return
+        inside = (spikes.times >= window.start) & (spikes.times < window.stop)
+        times, units = spikes.times[inside], spikes.units[inside]
+        filters = self.controller.filters
+        channels = (np.abs(filters).max(axis=2).argmax(axis=1)[units]
+                    if filters is not None and len(filters) == spikes.n_units else np.zeros(len(units), int))
+        selected = set(self.controller.selected_units)
+        sizes = [14 if u in selected else 9 for u in units]
+        y = channels * self._spacing - 0.6 * self._spacing
+        self._spike_marks.setData(times / rec.sampling_rate, y, size=sizes,
+                                  brush=[pg.mkBrush(unit_color(int(u))) for u in units])

@@ -1,0 +1,21 @@
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def seed_minute():
+    """60 s of the seed data set: 3 units, 10 kHz, 30 Hz, with ground truth."""
+    from engine.simulate import SimulationConfig, simulate_recording
+    return simulate_recording(SimulationConfig(minutes=1.0, seed=1))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
