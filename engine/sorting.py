@@ -15,7 +15,7 @@ from scipy.signal import find_peaks
 from engine.model import ConvSparseAutoencoder
 from engine.recording import Recording
 
-DEFAULT_CHUNK = 1 << 17
+CHUNK_VALUES = 1 << 22  # samples x (channels + units) per chunk: bounds memory
 REFRACTORY_MS = 1.0
 
 
@@ -72,10 +72,12 @@ def encode_window(model: ConvSparseAutoencoder, traces: np.ndarray, device=None)
 
 
 def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
-                   chunk: int = DEFAULT_CHUNK, margin: int | None = None, start: int = 0,
+                   chunk: int | None = None, margin: int | None = None, start: int = 0,
                    stop: int | None = None, progress=None) -> SortResult:
     """Spikes of every unit between ``start`` and ``stop`` (samples)."""
     taps = model.n_taps
+    if chunk is None:
+        chunk = int(np.clip(CHUNK_VALUES // (model.n_channels + model.n_units), 1 << 14, 1 << 19))
     stop = recording.n_samples if stop is None else min(stop, recording.n_samples)
     n_codes_end = stop - taps + 1
     margin = 4 * taps if margin is None else margin

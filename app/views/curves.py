@@ -21,8 +21,8 @@ class CurvesView(QWidget):
         self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error (true units)")
         for plot in (self.loss_plot, self.snr_plot, self.error_plot):
             plot.setLabel("bottom", "step")
-        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e0e0e0", width=2))
-        self.snr_curve = self.snr_plot.plot(pen=pg.mkPen("#7fd07f", width=2))
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e0e0e0", width=2), symbol="o", symbolSize=4)
+        self.snr_curve = self.snr_plot.plot(pen=pg.mkPen("#7fd07f", width=2), symbol="o", symbolSize=4)
         self.error_curves: list[pg.PlotDataItem] = []
         controller.historyChanged.connect(self.refresh)
 
@@ -36,7 +36,7 @@ class CurvesView(QWidget):
         while len(self.error_curves) < errors.shape[1]:
             unit = len(self.error_curves)
             self.error_curves.append(self.error_plot.plot(pen=pg.mkPen(unit_color(unit), width=2),
-                                                          name=f"true unit {unit}"))
+                                                          symbol="o", symbolSize=4, symbolBrush=unit_color(unit)))
         for unit, curve in enumerate(self.error_curves):
             if unit < errors.shape[1]:
                 curve.setData(steps, errors[:, unit])

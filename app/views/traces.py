@@ -95,7 +95,7 @@ class TraceView(QWidget):
     def _on_recording(self, rec) -> None:
         for item in self._raw_curves + self._recon_curves + self._residual_curves:
             self.plot.removeItem(item)
-        raw_pen = pg.mkPen("#c8c8c8" if pg.getConfigOption("background") == "k" else "#303030", width=1)
+        raw_pen = pg.mkPen("#c8c8c8", width=1)
         make = lambda pen: [self.plot.plot(pen=pen) for _ in range(rec.n_channels)]  # noqa: E731
         self._raw_curves = make(raw_pen)
         self._recon_curves = make(pg.mkPen("#ff5555", width=1))

@@ -1,0 +1,261 @@
+"""The main window: docks for the views, the action registry, files, settings and the status bar."""
+from __future__ import annotations
+
+import os
+
+import h5py
+from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtGui import QKeySequence
+from PyQt6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
+
+from app.actions import ActionRegistry
+from app.controller import IDLE, PAUSED, TRAINING, Controller
+from app.dialogs import RawBinaryDialog, ShortcutsDialog
+from app.views.curves import CurvesView
+from app.views.filters import FilterView
+from app.views.log import LogView
+from app.views.raster import RasterView
+from app.views.training import TrainingPanel
+from app.views.traces import TraceView
+from app.views.units import UnitsView
+from engine.recording import RAW_SUFFIXES
+
+MAX_RECENT = 8
+LAMBDA_STEP = 1.25
+RECORDING_FILTER = "Recordings (*.h5 *.hdf5 *.bin *.dat *.raw);;All files (*)"
+SESSION_FILTER = "sparsesort sessions (*.h5);;All files (*)"
+
+
+def is_session_file(path: str) -> bool:
+    try:
+        with h5py.File(path, "r") as h5:
+            return "schema_version" in h5.attrs and "model" in h5
+    except OSError:
+        return False
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle("sparsesort")
+        self.setObjectName("sparsesort-main")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.controller = controller or Controller(self)
+        self.settings = settings or QSettings("sparsesort", "sparsesort")
+        self.last_error: str | None = None
+        self._error_box: QMessageBox | None = None
+        c = self.controller
+        self.traces = TraceView(c)
+        self.filters = FilterView(c)
+        self.raster = RasterView(c)
+        self.curves = CurvesView(c)
+        self.units = UnitsView(c)
+        self.log = LogView(c)
+        self.training = TrainingPanel(c)
+        self.docks: dict[str, QDockWidget] = {}
+        area = Qt.DockWidgetArea
+        for name, view, where in (("Traces", self.traces, area.TopDockWidgetArea),
+                                  ("Training", self.training, area.LeftDockWidgetArea),
+                                  ("Filters", self.filters, area.RightDockWidgetArea),
+                                  ("Raster", self.raster, area.BottomDockWidgetArea),
+                                  ("Curves", self.curves, area.BottomDockWidgetArea),
+                                  ("Units", self.units, area.LeftDockWidgetArea),
+                                  ("Log", self.log, area.BottomDockWidgetArea)):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock-{name}")
+            dock.setWidget(view)
+            self.addDockWidget(where, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["Curves"], self.docks["Log"])
+        self.docks["Curves"].raise_()
+        self._build_status_bar()
+        self.actions = ActionRegistry(self)
+        self._build_actions()
+        self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
+        self._default_state = self.saveState()
+        self._restore_settings()
+        c.errorOccurred.connect(self.show_error)
+        c.trainingStateChanged.connect(self._on_training_state)
+        c.snapshotReceived.connect(self._on_snapshot)
+        c.sortProgress.connect(self._on_sort_progress)
+        c.deviceChanged.connect(lambda text: self.device_label.setText(text))
+        c.recordingChanged.connect(self._on_recording)
+        c.shutdownFinished.connect(self.close)
+        self._on_training_state(c.training_state)
+
+    # -- construction -----------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QLabel("idle")
+        self.rate_label = QLabel("")
+        self.device_label = QLabel("")
+        self.progress = QProgressBar(maximum=100)
+        self.progress.setFixedWidth(180)
+        self.progress.setFormat("sorting %p%")
+        self.progress.hide()
+        for widget in (self.state_label, self.rate_label):
+            bar.addWidget(widget)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.device_label)
+
+    def _build_actions(self) -> None:
+        add, c, t = self.actions.add, self.controller, self.traces
+        add("open", "&File", "&Open recording...", QKeySequence.StandardKey.Open, self.open_recording_dialog)
+        add("open_demo", "&File", "Open &demo recording", "Ctrl+D", self.open_demo)
+        add("open_session", "&File", "Open &session...", "Ctrl+Shift+O", self.open_session_dialog)
+        add("save_session", "&File", "&Save session...", QKeySequence.StandardKey.Save, self.save_session_dialog)
+        self.recent_menu = self.actions.menu("&File").addMenu("Recent files")
+        add("quit", "&File", "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        add("train", "&Training", "&Train", "F5", lambda: c.start_training(self.training.config()))
+        add("pause", "&Training", "&Pause", "F6", c.pause_training)
+        add("resume", "&Training", "&Resume", "F7", c.resume_training)
+        add("stop", "&Training", "&Stop", "Shift+F5", c.stop_training)
+        add("lambda_up", "&Training", "Increase λ", "]", lambda: self._scale_lambda(LAMBDA_STEP))
+        add("lambda_down", "&Training", "Decrease λ", "[", lambda: self._scale_lambda(1 / LAMBDA_STEP))
+        add("resort", "&Training", "Re-sort recording", "Ctrl+R", c.sort_all)
+        add("scroll_left", "T&races", "Scroll left", "Left", lambda: t.scroll(-0.25))
+        add("scroll_right", "T&races", "Scroll right", "Right", lambda: t.scroll(0.25))
+        add("page_left", "T&races", "Page left", "PgUp", lambda: t.scroll(-1.0))
+        add("page_right", "T&races", "Page right", "PgDown", lambda: t.scroll(1.0))
+        add("zoom_in", "T&races", "Zoom in (time)", "=", lambda: t.zoom(0.5))
+        add("zoom_out", "T&races", "Zoom out (time)", "-", lambda: t.zoom(2.0))
+        add("gain_up", "T&races", "Increase gain", "Up", lambda: t.change_gain(1.5))
+        add("gain_down", "T&races", "Decrease gain", "Down", lambda: t.change_gain(1 / 1.5))
+        add("overlay", "T&races", "Show reconstruction and residual", "O", t.set_overlay, checkable=True)
+        for key, name in enumerate(self.docks, start=1):
+            dock = self.docks[name]
+            action = add(f"view_{name.lower()}", "&View", name, f"Alt+{key}", dock.setVisible, checkable=True)
+            dock.visibilityChanged.connect(lambda _, a=action, d=dock: a.setChecked(not d.isHidden()))
+        add("reset_layout", "&View", "Reset layout", "Ctrl+Shift+R", self.reset_layout)
+        add("shortcuts", "&Help", "Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
+
+    # -- files --------------------------------------------------------------------
+    def open_path(self, path: str) -> bool:
+        """Open a recording or a session by its file name, asking raw-binary parameters when needed."""
+        if is_session_file(path):
+            ok = self.controller.load_session(path)
+            if ok:
+                self.training.show_config(self.controller.train_config)
+        elif os.path.splitext(path)[1].lower() in RAW_SUFFIXES:
+            dialog = RawBinaryDialog(path, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            ok = self.controller.open_recording(path, **dialog.arguments())
+        else:
+            ok = self.controller.open_recording(path)
+        if ok:
+            self._remember_recent(path)
+        return ok
+
+    def open_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", RECORDING_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_demo(self) -> None:
+        from app.demo import demo_path
+        self.statusBar().showMessage("Preparing the demo recording ...")
+        self.controller.open_recording(demo_path())
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
+        if path:
+            self.open_path(path)
+
+    def save_session_dialog(self) -> None:
+        rec = self.controller.recording_path or "session"
+        suggestion = os.path.splitext(rec)[0] + ".session.h5"
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", suggestion, SESSION_FILTER)
+        if path:
+            self.controller.save_session(path)
+
+    def _recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        recent = [path] + [p for p in self._recent_files() if p != path]
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent_files()))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.open_path(paths[0])
+
+    # -- reactions -------------------------------------------------------------------
+    def show_error(self, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(f"Error: {text}", 10000)
+        if self._error_box is None:
+            self._error_box = QMessageBox(QMessageBox.Icon.Warning, "sparsesort", "", parent=self)
+            self._error_box.setModal(False)
+        self._error_box.setText(text)
+        self._error_box.show()  # not exec(): the window keeps working behind it
+
+    def _on_training_state(self, state: str) -> None:
+        self.state_label.setText(state)
+        self.actions["train"].setEnabled(state == IDLE and self.controller.recording is not None)
+        self.actions["pause"].setEnabled(state == TRAINING)
+        self.actions["resume"].setEnabled(state == PAUSED)
+        self.actions["stop"].setEnabled(state in (TRAINING, PAUSED))
+
+    def _on_recording(self, rec) -> None:
+        name = os.path.basename(self.controller.recording_path or "in-memory recording")
+        self.setWindowTitle(f"sparsesort — {name}")
+        self.statusBar().showMessage(rec.describe(), 5000)
+        self._on_training_state(self.controller.training_state)
+
+    def _on_snapshot(self, snap) -> None:
+        rate = snap.step / snap.elapsed if snap.elapsed > 0 else 0.0
+        total = self.training.max_steps.value()
+        self.rate_label.setText(f"step {snap.step}/{total} · {rate:.2f} steps/s · loss {snap.loss:.3g} · "
+                                f"SNR {snap.snr_db:.2f} dB")
+
+    def _on_sort_progress(self, percent: int) -> None:
+        self.progress.setValue(percent)
+        self.progress.setVisible(percent < 100)
+
+    def _scale_lambda(self, factor: float) -> None:
+        if self.controller.lam is not None:
+            self.controller.set_lambda(self.controller.lam * factor)
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.actions.help_rows(), self).show()
+
+    # -- layout and settings ------------------------------------------------------------
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.show()
+
+    def _restore_settings(self) -> None:
+        geometry, state = self.settings.value("geometry"), self.settings.value("window_state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        if state is not None:
+            self.restoreState(state)
+        self._fill_recent_menu()
+
+    def closeEvent(self, event) -> None:
+        if not self.controller.finished:
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("window_state", self.saveState())
+            self.controller.shutdown()  # the window closes itself on shutdownFinished
+            event.ignore()
+            return
+        event.accept()
