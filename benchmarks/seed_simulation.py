@@ -1,11 +1,14 @@
 """The seed's experiment: learn 3 spike waveforms from 17 minutes at 10 kHz, then sort.
 
-Runs sparsesort and, side by side on the same data from the same initial
-filters, sporco's ConvBPDNDictLearn; reports the seconds each needs until
-every filter's error is <= the target, the final errors, the sorting time
-and per-unit precision / recall.
+Reports the seconds sparsesort needs until every filter's error is <= the
+target, the final errors, the sorting time and per-unit precision / recall.
 
-    python benchmarks/seed_simulation.py [--minutes 17] [--sporco-limit 900] [--out results.json]
+With --sporco it also runs sporco's ConvBPDNDictLearn on the same data from
+the same initial filters. That comparison is not validated yet: with the
+options below sporco's filters move away from the truth within ten
+iterations (see benchmarks/README.md), so no ratio from it is reported.
+
+    python benchmarks/seed_simulation.py [--minutes 17] [--sporco --sporco-limit 900] [--out results.json]
 """
 from __future__ import annotations
 
@@ -106,7 +109,7 @@ def main():
     parser.add_argument("--target", type=float, default=0.05)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--sporco-limit", type=float, default=900.0, help="seconds before sporco is stopped")
-    parser.add_argument("--no-sporco", action="store_true")
+    parser.add_argument("--sporco", action="store_true", help="also run sporco (not validated, see docstring)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
@@ -117,14 +120,14 @@ def main():
         "recording": f"{args.minutes:g} min, 10 kHz, 3 units, {len(rec.ground_truth.spike_times)} spikes",
         "sparsesort": run_sparsesort(rec, args.target, args.steps),
     }
-    if not args.no_sporco:
+    if args.sporco:
         report["sporco"] = run_sporco(rec, args.target, args.sporco_limit)
         ours = report["sparsesort"]["seconds_to_target"]
         theirs = report["sporco"]["seconds_to_target"] or report["sporco"]["seconds_run"]
         if ours:
             report["speedup_vs_sporco"] = round(theirs / ours, 1)
             report["speedup_is_lower_bound"] = report["sporco"]["seconds_to_target"] is None
-    text = json.dumps({k: v for k, v in report.items()}, indent=1)
+    text = json.dumps(report, indent=1)
     print(text)
     if args.out:
         with open(args.out, "w") as fh:

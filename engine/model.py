@@ -134,15 +134,20 @@ class ConvSparseAutoencoder(nn.Module):
 
     def _fista(self, y, x, n_steps, threshold, support):
         step = 1.0 / self.lipschitz
+        in_place = not torch.is_grad_enabled()  # sorting: fewer passes over memory
         z = x
         t = 1.0
         for _ in range(n_steps):
-            residual = y - self.decode(z)
-            x_next = torch.relu(z + step * self.correlate(residual) - threshold)
+            gradient = self.correlate(y - self.decode(z))
+            if in_place:
+                x_next = gradient.mul_(step).add_(z).sub_(threshold).clamp_(min=0.0)
+            else:
+                x_next = torch.relu(z + step * gradient - threshold)
             if support is not None:
                 x_next = x_next * support
             t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-            z = x_next + ((t - 1.0) / t_next) * (x_next - x)
+            momentum = (t - 1.0) / t_next
+            z = torch.add(x_next, x_next - x, alpha=momentum) if momentum else x_next
             x, t = x_next, t_next
         return x
 
