@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.simulate import SimulationConfig, write_simulation
+from engine.simulate import SIMULATOR_VERSION, SimulationConfig, simulator_version, write_simulation
 
 DEMO_CONFIG = SimulationConfig()  # 3 units, 1 channel, 10 kHz, 17 min, with ground truth
 
@@ -15,9 +15,9 @@ def cache_dir() -> Path:
 
 
 def demo_path() -> Path:
-    """The demo recording, simulated on first use."""
+    """The demo recording, simulated on first use and again when the simulator changed."""
     path = cache_dir() / "demo.h5"
-    if not path.exists():
+    if simulator_version(path) != SIMULATOR_VERSION:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_simulation(path, DEMO_CONFIG)
     return path

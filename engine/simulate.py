@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.recording import ArrayRecording, GroundTruth
 
+SIMULATOR_VERSION = 2  # bump when the same config would give different data
 NOISE_STD_UV = 10.0
 TROUGH_MS = 1.3
 SUBSAMPLE_STEPS = 16
@@ -205,6 +206,15 @@ def simulate_recording(config: SimulationConfig | None = None) -> ArrayRecording
     return ArrayRecording(traces, config.sampling_rate, channel_layout(config.channels), truth)
 
 
+def simulator_version(path) -> int | None:
+    """Version of the simulator that wrote ``path``, or None if it is not a simulation."""
+    try:
+        with h5py.File(path, "r") as h5:
+            return int(h5["ground_truth"].attrs.get("simulator_version", 1))
+    except (OSError, KeyError):
+        return None
+
+
 def write_simulation(path, config: SimulationConfig | None = None, progress=None) -> GroundTruth:
     """Write a simulated recording and its ground truth to HDF5, atomically."""
     config = config or SimulationConfig()
@@ -229,6 +239,7 @@ def write_simulation(path, config: SimulationConfig | None = None, progress=None
         group["amplitudes"] = truth.amplitudes
         group.attrs["trough_index"] = truth.trough_index
         group.attrs["noise_std_uv"] = NOISE_STD_UV
+        group.attrs["simulator_version"] = SIMULATOR_VERSION
         for key, value in vars(config).items():
             group.attrs[key] = value
     os.replace(tmp, path)

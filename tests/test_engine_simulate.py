@@ -37,3 +37,11 @@ def test_written_simulation_reads_back(tmp_path):
     np.testing.assert_array_equal(rec.ground_truth.spike_times, truth.spike_times)
     in_memory = simulate_recording(config)
     np.testing.assert_allclose(rec.traces(1000, 3000), in_memory.traces(1000, 3000), rtol=1e-6)
+
+
+def test_simulation_records_its_simulator_version(tmp_path):
+    from engine.simulate import SIMULATOR_VERSION, simulator_version
+    path = tmp_path / "sim.h5"
+    write_simulation(path, SimulationConfig(minutes=0.01))
+    assert simulator_version(path) == SIMULATOR_VERSION
+    assert simulator_version(tmp_path / "missing.h5") is None
