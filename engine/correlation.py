@@ -15,18 +15,23 @@ import torch.nn.functional as F
 BLOCK = 16
 
 
-def _toeplitz(weight: torch.Tensor, block: int) -> torch.Tensor:
-    """(out, in, K) weights -> (out*block, in*(block+K-1)) matrix."""
+def toeplitz(weight: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+    """(out, in, K) weights -> (out*block, in*(block+K-1)) matrix.
+
+    Building it costs about as much as one short correlation, so callers
+    that correlate many times with the same weights build it once.
+    """
     shifted = [F.pad(weight, (p, block - 1 - p)) for p in range(block)]
     t = torch.stack(shifted, dim=1)  # (out, block, in, block+K-1)
     out_ch, _, in_ch, width = t.shape
     return t.reshape(out_ch * block, in_ch * width)
 
 
-def correlate(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def correlate(x: torch.Tensor, weight: torch.Tensor, matrix: torch.Tensor | None = None) -> torch.Tensor:
     """Valid cross-correlation, the same function as ``F.conv1d(x, weight)``.
 
     x: (batch, in, n); weight: (out, in, K) -> (batch, out, n - K + 1).
+    ``matrix`` is ``toeplitz(weight)`` when the caller has it already.
     """
     if x.device.type != "cpu":
         return F.conv1d(x, weight)
@@ -39,18 +44,25 @@ def correlate(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, (0, pad))
     blocks = x.unfold(2, BLOCK + k - 1, BLOCK)  # (batch, in, n_blocks, width)
     blocks = blocks.permute(0, 2, 1, 3).reshape(batch, n_blocks, -1)
-    out = blocks @ _toeplitz(weight, BLOCK).t()  # (batch, n_blocks, out*BLOCK)
+    if matrix is None:
+        matrix = toeplitz(weight)
+    out = blocks @ matrix.t()  # (batch, n_blocks, out*BLOCK)
     out = out.reshape(batch, n_blocks, out_ch, BLOCK).permute(0, 2, 1, 3)
     out = out.reshape(batch, out_ch, n_blocks * BLOCK)
     return out[..., :n_out] if pad else out
 
 
-def convolve_full(codes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def decoder_weight(weight: torch.Tensor) -> torch.Tensor:
+    """The (channels, units, K) weights whose correlation is the decoder."""
+    return weight.flip(-1).transpose(0, 1)
+
+
+def convolve_full(codes: torch.Tensor, weight: torch.Tensor, matrix: torch.Tensor | None = None) -> torch.Tensor:
     """Sum over units of codes convolved with their filters.
 
     codes: (batch, units, n - K + 1); weight: (units, channels, K)
     -> (batch, channels, n). Same as ``F.conv_transpose1d(codes, weight)``.
+    ``matrix`` is ``toeplitz(decoder_weight(weight))`` when the caller has it.
     """
     k = weight.shape[-1]
-    flipped = weight.flip(-1).transpose(0, 1)
-    return correlate(F.pad(codes, (k - 1, k - 1)), flipped)
+    return correlate(F.pad(codes, (k - 1, k - 1)), decoder_weight(weight), matrix)
