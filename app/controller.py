@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
+from app.curation_controller import CurationController
 from app.trace_loader import TraceLoader, TraceRequest
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
 from engine.errors import RecordingError
@@ -18,7 +19,6 @@ from engine.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
 NOISE_ESTIMATE_SECONDS = 5.0
-UNIT_LABELS = ("unsorted", "good", "mua", "noise")
 
 
 def _empty_history() -> dict:
@@ -34,8 +34,7 @@ class Controller(QObject):
     lambdaChanged = pyqtSignal(float)
     spikesChanged = pyqtSignal(object)  # SortResult
     sortProgress = pyqtSignal(int)  # percent of the whole-recording sort, 100 when done
-    selectionChanged = pyqtSignal(list)
-    labelsChanged = pyqtSignal()
+    selectionChanged = pyqtSignal(list)  # cluster ids of the curation
     centerRequested = pyqtSignal(float)  # seconds
     traceWindowLoaded = pyqtSignal(object)  # TraceWindow
     deviceChanged = pyqtSignal(str)
@@ -58,7 +57,6 @@ class Controller(QObject):
         self.spikes: SortResult | None = None
         self.history = _empty_history()
         self.noise_sigma: np.ndarray | None = None
-        self.labels: dict[int, str] = {}
         self.selected_units: list[int] = []
         self.training_state = IDLE
         self.visible_window = (0, 0)  # samples shown by the trace view
@@ -73,6 +71,7 @@ class Controller(QObject):
         self.sort_worker = self._start_worker(SortWorker(), "sorting")
         self.trace_loader = self._start_worker(TraceLoader(), "traces")
         self._wire_workers()
+        self.curation = CurationController(self)
 
     # -- workers ------------------------------------------------------------
     def _start_worker(self, worker: QObject, name: str) -> QObject:
@@ -127,7 +126,7 @@ class Controller(QObject):
         self.filters, self.spikes, self.lam = None, None, None
         self._lambda_from_user = False
         self.history = _empty_history()
-        self.labels, self.selected_units = {}, []
+        self.selected_units = []
         self._next_sort_generation()
         n = min(recording.n_samples, int(NOISE_ESTIMATE_SECONDS * recording.sampling_rate))
         self.noise_sigma = noise_std(recording.traces(0, n)) if n else None
@@ -284,10 +283,6 @@ class Controller(QObject):
             self.selected_units = units
             self.selectionChanged.emit(units)
 
-    def set_label(self, unit: int, label: str) -> None:
-        self.labels[int(unit)] = label
-        self.labelsChanged.emit()
-
     # -- sessions -------------------------------------------------------------
     def save_session(self, path) -> bool:
         if self.filters is None or self.recording is None:
@@ -298,13 +293,14 @@ class Controller(QObject):
         history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
         session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
                           float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
-                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history,
-                          {"labels": {str(k): v for k, v in self.labels.items()}})
+                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history)
+        self.curation.attach_to(session)
         try:
             save_session(path, session)
         except OSError as exc:
             self._report_error(f"{path}: cannot be written ({exc})")
             return False
+        self.curation.session_saved(path)
         self.message.emit(f"Session saved to {path}")
         return True
 
@@ -325,13 +321,12 @@ class Controller(QObject):
                                  session.sampling_rate, len(session.filters))
         self.history = _empty_history()
         self.history.update({k: list(v) for k, v in session.history.items() if k in self.history})
-        self.labels = {int(k): v for k, v in session.metrics.get("labels", {}).items()}
+        self.curation.adopt_session(path, session)
         self.message.emit(f"Session loaded from {path}")
         self.lambdaChanged.emit(self.lam)
         self.filtersChanged.emit(self.filters)
         self.historyChanged.emit()
         self.spikesChanged.emit(self.spikes)
-        self.labelsChanged.emit()
         return True
 
     # -- shutdown -------------------------------------------------------------

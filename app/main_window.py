@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWind
 
 from app.actions import ActionRegistry
 from app.controller import IDLE, PAUSED, TRAINING, Controller
+from app.curation_window import install_curation
 from app.dialogs import RawBinaryDialog, ShortcutsDialog
 from app.views.curves import CurvesView
 from app.views.filters import FilterView
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.actions = ActionRegistry(self)
         self._build_actions()
+        self.curation_docks = install_curation(self)
         self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
         self._default_state = self.saveState()
         self._restore_settings()
@@ -104,7 +106,9 @@ class MainWindow(QMainWindow):
         add("open", "&File", "&Open recording...", QKeySequence.StandardKey.Open, self.open_recording_dialog)
         add("open_demo", "&File", "Open &demo recording", "Ctrl+D", self.open_demo)
         add("open_session", "&File", "Open &session...", "Ctrl+Shift+O", self.open_session_dialog)
-        add("save_session", "&File", "&Save session...", QKeySequence.StandardKey.Save, self.save_session_dialog)
+        add("save_session", "&File", "&Save session", QKeySequence.StandardKey.Save, self.save_session)
+        add("save_session_as", "&File", "Save session &as...", QKeySequence.StandardKey.SaveAs,
+            self.save_session_dialog)
         self.recent_menu = self.actions.menu("&File").addMenu("Recent files")
         add("quit", "&File", "&Quit", QKeySequence.StandardKey.Quit, self.close)
         add("train", "&Training", "&Train", "F5", lambda: c.start_training(self.training.config()))
@@ -162,6 +166,14 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
         if path:
             self.open_path(path)
+
+    def save_session(self) -> None:
+        """Save to the session file in use (folding the curation journal in), else ask where."""
+        path = self.controller.curation.session_path
+        if path:
+            self.controller.save_session(path)
+        else:
+            self.save_session_dialog()
 
     def save_session_dialog(self) -> None:
         rec = self.controller.recording_path or "session"
@@ -238,7 +250,7 @@ class MainWindow(QMainWindow):
     # -- layout and settings ------------------------------------------------------------
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in self.docks.values():
+        for dock in (*self.docks.values(), *self.curation_docks.values()):
             dock.show()
 
     def _restore_settings(self) -> None:

@@ -1,4 +1,4 @@
-"""Command line: ``sparsesort simulate | sort | info | gui``.
+"""Command line: ``sparsesort simulate | sort | info | export | gui``.
 
 Bad input ends with one line naming the file and the problem and exit
 status 2, never a traceback.
@@ -16,8 +16,9 @@ from tqdm import tqdm
 
 from engine.errors import RecordingError
 from engine.metrics import compare_spike_trains, match_filters
+from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording import open_recording
-from engine.session import Session, load_session, save_session
+from engine.session import Session, load_session, recording_info, save_session
 from engine.simulate import SimulationConfig, write_simulation
 from engine.sorting import default_thresholds, sort_recording
 from engine.trainer import TrainConfig, Trainer
@@ -47,13 +48,55 @@ def cmd_simulate(args) -> int:
 
 
 def _recording_args(args) -> dict:
-    return {"sampling_rate": args.sampling_rate, "n_channels": args.n_channels, "dtype": args.dtype,
-            "offset": args.offset, "gain": args.gain}
+    """Keyword arguments of open_recording, as the session stores them to reopen the recording."""
+    rec_args = {"sampling_rate": args.sampling_rate, "n_channels": args.n_channels, "dtype": args.dtype,
+                "offset": args.offset, "gain": args.gain}
+    if args.probe is not None:
+        rec_args["probe"] = os.path.abspath(args.probe)
+    if args.dataset is not None:
+        rec_args["dataset"] = args.dataset
+    if args.format is not None:
+        rec_args["format"] = args.format
+    return rec_args
+
+
+def _preprocessing_config(args, recording) -> PreprocessingConfig:
+    """The auto rule (engine.preprocessing.default_config), then the flags that override it."""
+    if args.no_preprocess:
+        return NO_PREPROCESSING
+    config = default_config(recording)
+    if args.bandpass is not None:
+        config.bandpass = tuple(args.bandpass)
+    elif args.no_bandpass:
+        config.bandpass = None
+    if args.cmr is not None:
+        config.common_reference = args.cmr
+    if args.whiten:
+        config.whiten = True
+    return config
+
+
+def _export(session: Session, phy: str | None, nwb: str | None, quiet: bool = False) -> None:
+    if phy:
+        from engine.export.phy import export_phy
+        params = export_phy(session, phy)
+        if not quiet:
+            print(f"Phy folder: {phy} (open with: phy template-gui {params})")
+    if nwb:
+        from engine.export.nwb import export_nwb
+        export_nwb(session, nwb)
+        if not quiet:
+            print(f"NWB file: {nwb}")
 
 
 def cmd_sort(args) -> int:
     rec_args = _recording_args(args)
-    recording = open_recording(args.recording, **rec_args)
+    raw_recording = open_recording(args.recording, **rec_args)
+    try:
+        preprocessing = _preprocessing_config(args, raw_recording)
+        recording = preprocess(raw_recording, preprocessing)
+    except ValueError as exc:
+        raise RecordingError(args.recording, str(exc)) from None
     config = TrainConfig(n_units=args.units, lam=args.lam, device=args.device, max_steps=args.steps,
                          filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
     trainer = Trainer(recording, config, snapshot_interval=0.5)
@@ -97,15 +140,19 @@ def cmd_sort(args) -> int:
 
     out = args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
     h = trainer.history
-    save_session(out, Session(
+    session = Session(
         recording_path=os.path.abspath(args.recording), recording_args=rec_args,
         sampling_rate=recording.sampling_rate, filters=model.filters(), lam=model.lam,
         train_config=config.to_dict(), spike_times=result.times, spike_units=result.units,
         spike_amplitudes=result.amplitudes, thresholds=default_thresholds(model),
         history={"step": h.step, "elapsed": h.elapsed, "loss": h.loss, "snr_db": h.snr_db, "lambda": h.lam},
         metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
-    ))
+        preprocessing={} if preprocessing.is_identity else preprocessing.to_dict(),
+        recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
+    )
+    save_session(out, session)
     summary["session"] = out
+    summary["preprocessing"] = session.preprocessing
     if args.json:
         print(json.dumps(summary))
     else:
@@ -114,18 +161,65 @@ def cmd_sort(args) -> int:
         if truth is not None:
             for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"])):
                 print(f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}")
+    _export(session, args.phy, args.nwb, quiet=args.json)
     return 0
+
+
+def _describe_preprocessing(config: dict) -> str:
+    if not config:
+        return "none"
+    parts = []
+    if config.get("bandpass"):
+        parts.append(f"band-pass {config['bandpass'][0]:g}-{config['bandpass'][1]:g} Hz "
+                     f"(order {config.get('filter_order')})")
+    if config.get("common_reference"):
+        parts.append("common median reference")
+    if config.get("whiten"):
+        parts.append("whitening")
+    return ", ".join(parts) or "none"
 
 
 def cmd_info(args) -> int:
     s = load_session(args.session)
-    counts = np.bincount(s.spike_units, minlength=len(s.filters)) if len(s.spike_units) else np.zeros(len(s.filters))
-    print(f"session {args.session}")
+    n_units, n_channels, n_taps = s.filters.shape
+    counts = np.bincount(s.spike_units, minlength=n_units) if len(s.spike_units) else np.zeros(n_units, int)
+    info = s.recording_info
+    print(f"session {args.session} (schema {s.schema_version})")
     print(f"  recording: {s.recording_path}")
-    print(f"  units: {len(s.filters)} filters of {s.filters.shape[1]} channels x {s.filters.shape[2]} taps")
+    if info:
+        print(f"  format: {info.get('format')}; {info.get('n_channels')} channels, {s.sampling_rate:g} Hz, "
+              f"{info.get('n_samples', 0) / s.sampling_rate:.1f} s")
+    reader_options = {k: v for k, v in s.recording_args.items() if v not in (None, 0, 1.0)}
+    if reader_options:
+        print(f"  reader options: {json.dumps(reader_options)}")
+    print(f"  preprocessing: {_describe_preprocessing(s.preprocessing)}")
+    print(f"  units: {n_units} filters of {n_channels} channels x {n_taps} taps "
+          f"({1000 * n_taps / s.sampling_rate:.2g} ms)")
     print(f"  lambda: {s.lam:.4g}; spikes: {len(s.spike_times)} ({', '.join(str(int(c)) for c in counts)})")
+    if s.train_config:
+        print(f"  training: {', '.join(f'{k}={v}' for k, v in s.train_config.items())}")
+    steps = s.history.get("step")
+    if steps is not None and len(steps):
+        last = {k: float(np.asarray(v)[-1]) for k, v in s.history.items()
+                if k in ("loss", "snr_db") and len(v)}
+        print(f"  history: {len(steps)} steps; last " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+    if s.curation or s.metrics.get("labels"):
+        from engine.export.curation import curated_clusters
+        groups = {}
+        for label in curated_clusters(s).labels.values():
+            groups[label] = groups.get(label, 0) + 1
+        print(f"  curation: {sum(groups.values())} clusters: "
+              f"{', '.join(f'{n} {g}' for g, n in sorted(groups.items()))}")
     for key, value in s.metrics.items():
-        print(f"  {key}: {value}")
+        if key != "labels":
+            print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    if not args.phy and not args.nwb:
+        raise UsageError("export needs --phy DIR and/or --nwb FILE")
+    _export(load_session(args.session), args.phy, args.nwb)
     return 0
 
 
@@ -167,11 +261,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default=None, help="raw binary: int16 (default), uint16, int32, float32, float64")
     p.add_argument("--offset", type=int, default=0, help="raw binary: header bytes")
     p.add_argument("--gain", type=float, default=1.0, help="raw binary: microvolts per unit")
+    p.add_argument("--probe", default=None, help="raw binary / SpikeGLX: probeinterface JSON or PRB file "
+                   "(geometry; channels not on the probe are skipped)")
+    p.add_argument("--dataset", default=None, help="HDF5: dataset name; NWB: ElectricalSeries name")
+    p.add_argument("--format", default=None, help="binary, spikeglx, hdf5, nwb or a SpikeInterface reader "
+                   "(openephys, intan, ...); default: from the file name")
+    g = p.add_argument_group("preprocessing (default: band-pass, plus common median reference from 8 channels, "
+                             "for real recordings; none for simulated recordings with ground truth)")
+    g.add_argument("--no-preprocess", action="store_true", help="use the recording as it is")
+    g.add_argument("--bandpass", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
+                   help="band-pass edges in Hz (default 300 6000)")
+    g.add_argument("--no-bandpass", action="store_true")
+    g.add_argument("--cmr", action=argparse.BooleanOptionalAction, default=None,
+                   help="common median reference")
+    g.add_argument("--whiten", action="store_true", help="whiten across channels")
+    p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
+    p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
     p.set_defaults(func=cmd_sort)
 
     p = sub.add_parser("info", help="summarise a session file")
     p.add_argument("session")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("export", help="export a session to Phy and/or NWB")
+    p.add_argument("session")
+    p.add_argument("--phy", default=None, metavar="DIR", help="Phy template-gui folder to write")
+    p.add_argument("--nwb", default=None, metavar="FILE", help="NWB file to write (units table)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("gui", help="open the application")
     p.add_argument("file", nargs="?")

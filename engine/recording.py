@@ -31,9 +31,21 @@ class GroundTruth:
         return self.spike_times[self.spike_units == unit]
 
 
+@dataclass(frozen=True)
+class RawBinarySource:
+    """Where a recording's samples lie in a flat interleaved binary file (what Phy's params.py needs)."""
+
+    path: str
+    dtype: str
+    n_channels: int  # channels in the file, including any the recording leaves out
+    offset: int  # header bytes
+    channel_indices: tuple[int, ...]  # file channel of each recording channel
+
+
 class Recording:
     """Base class; subclasses implement ``_read`` and set the attributes."""
 
+    format_name = "array"
     path: str | None = None
     sampling_rate: float
     n_channels: int
@@ -59,6 +71,10 @@ class Recording:
 
     def _read(self, start: int, stop: int, channels: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def raw_source(self) -> RawBinarySource | None:
+        """The flat binary file holding the samples as they are, if there is one."""
+        return None
 
     def describe(self) -> str:
         return (f"{self.n_channels} channels, {self.sampling_rate:g} Hz, "
@@ -92,24 +108,90 @@ class ArrayRecording(Recording):
 
 RAW_SUFFIXES = (".bin", ".dat", ".raw")
 HDF5_SUFFIXES = (".h5", ".hdf5")
+NWB_SUFFIXES = (".nwb",)
+FORMATS = ("binary", "spikeglx", "hdf5", "nwb")  # plus any SpikeInterface reader name
+
+
+def _is_nwb(path: str) -> bool:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return "nwb_version" in h5.attrs
+    except OSError:
+        return False
+
+
+def guess_format(path: str, raw_args_given: bool = False) -> str | None:
+    """The reader for ``path`` from its name and neighbours; None when nothing fits."""
+    from engine.readers.spikeglx import meta_path_for
+    from engine.readers.spikeinterface import guess_format as guess_spikeinterface
+
+    suffix = os.path.splitext(path)[1].lower()
+    if os.path.isdir(path):
+        return guess_spikeinterface(path)
+    if suffix in NWB_SUFFIXES:
+        return "nwb"
+    if suffix in HDF5_SUFFIXES:
+        return "nwb" if _is_nwb(path) else "hdf5"
+    if suffix == ".bin" and not raw_args_given and os.path.exists(meta_path_for(path)):
+        return "spikeglx"
+    if suffix in RAW_SUFFIXES or raw_args_given:
+        return "binary"
+    return guess_spikeinterface(path)
 
 
 def open_recording(path, sampling_rate: float | None = None, n_channels: int | None = None,
                    dtype: str | None = None, offset: int = 0, gain: float = 1.0,
-                   dataset: str | None = None) -> Recording:
-    """Open any supported recording by its file name."""
+                   dataset: str | None = None, probe=None, format: str | None = None) -> Recording:
+    """Open any supported recording by its file (or folder) name.
+
+    ``format`` overrides the guess from the name: binary, spikeglx, hdf5, nwb,
+    or the name of a SpikeInterface reader (openephys, intan, ...).
+    ``dataset`` names the HDF5 dataset or the NWB ElectricalSeries when the
+    file holds several. ``probe`` is a probeinterface JSON or PRB file giving
+    the geometry of a raw binary or SpikeGLX recording; file channels not on
+    the probe are left out.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise RecordingError(path, "no such file")
-    if os.path.isdir(path):
+    raw_args_given = sampling_rate is not None or n_channels is not None
+    format = format or guess_format(path, raw_args_given)
+    if format is None:
+        if os.path.isdir(path):
+            raise RecordingError(path, "is a folder, not a recording file (nor an Open Ephys or SpikeInterface "
+                                       "folder; name its format with --format)")
+        raise RecordingError(path, f"unknown recording format '{os.path.splitext(path)[1]}' (expected one of "
+                                   f"{', '.join(HDF5_SUFFIXES + NWB_SUFFIXES + RAW_SUFFIXES)}, a SpikeGLX .bin "
+                                   "with its .meta, or --format NAME)")
+    if probe is not None and format not in ("binary", "spikeglx"):
+        raise RecordingError(path, f"a probe file applies to raw binary and SpikeGLX recordings, not {format}")
+    if format in ("binary", "spikeglx") and os.path.isdir(path):
         raise RecordingError(path, "is a folder, not a recording file")
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in HDF5_SUFFIXES:
+    if format == "hdf5":
         from engine.readers.hdf5 import Hdf5Recording
         return Hdf5Recording(path, dataset=dataset)
-    if suffix in RAW_SUFFIXES or sampling_rate is not None or n_channels is not None:
+    if format == "nwb":
+        from engine.readers.nwb import NwbRecording
+        return NwbRecording(path, series=dataset)
+    if format == "spikeglx":
+        from engine.readers.spikeglx import SpikeGlxRecording, meta_path_for, read_meta
+        layout = None
+        if probe is not None:
+            from engine.probe import read_probe
+            n_saved = read_meta(meta_path_for(path)).get("nSavedChans") if os.path.exists(meta_path_for(path)) else None
+            layout = read_probe(probe, int(n_saved) if n_saved else None)
+        return SpikeGlxRecording(path, channel_layout=layout)
+    if format == "binary":
         from engine.readers.binary import BinaryRecording
+        positions = indices = None
+        if probe is not None:
+            from engine.probe import read_probe
+            layout = read_probe(probe, n_channels)
+            positions, indices = layout.positions, layout.channel_indices
         return BinaryRecording(path, sampling_rate=sampling_rate, n_channels=n_channels,
-                               dtype=dtype or "int16", offset=offset, gain=gain)
-    raise RecordingError(path, f"unknown recording format '{suffix}' (expected one of "
-                               f"{', '.join(HDF5_SUFFIXES + RAW_SUFFIXES)})")
+                               dtype=dtype or "int16", offset=offset, gain=gain,
+                               channel_positions=positions, channel_indices=indices)
+    from engine.readers.spikeinterface import SpikeInterfaceRecording, read_with_spikeinterface
+    return SpikeInterfaceRecording(read_with_spikeinterface(path, format), path=path)

@@ -153,6 +153,7 @@ def simulate(config: SimulationConfig | None = None, progress=None):
     block = int(BLOCK_SECONDS * config.sampling_rate)
     n_taps = bank.n_taps
     first = 0
+    carry = np.zeros((n_taps, config.channels), dtype=np.float32)  # spike tails into the next block
     for block_start in range(0, n_samples, block):
         block_stop = min(n_samples, block_start + block)
         data = (NOISE_STD_UV * rng.standard_normal((block_stop - block_start + n_taps, config.channels))
@@ -167,8 +168,7 @@ def simulate(config: SimulationConfig | None = None, progress=None):
             lo = max(0, -offset)
             data[offset + lo:offset + n_taps] += wave[lo:]
             i += 1
-        if block_start > 0:
-            data[:n_taps] += carry
+        data[:n_taps] += carry
         carry = data[block_stop - block_start:block_stop - block_start + n_taps].copy()
         yield block_start, data[:block_stop - block_start]
         if progress is not None:

@@ -19,7 +19,7 @@ from engine.filter_update import LeastSquaresFilterUpdate
 from engine.initialization import initial_filters
 from engine.metrics import match_filters
 from engine.model import ConvSparseAutoencoder
-from engine.noise import noise_std, universal_lambda
+from engine.noise import universal_lambda
 from engine.recording import Recording
 from engine.sorting import REFRACTORY_MS
 

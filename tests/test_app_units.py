@@ -6,9 +6,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 
 from app.trace_loader import minmax_decimate  # noqa: E402
-from app.unit_stats import unit_stats  # noqa: E402
 from app.views.training import lambda_to_tick, tick_to_lambda  # noqa: E402
-from engine.sorting import SortResult  # noqa: E402
 
 
 def test_minmax_decimation_keeps_extremes_and_two_points_per_pixel():
@@ -24,18 +22,6 @@ def test_short_windows_are_not_decimated():
     data = np.arange(30, dtype=np.float32)[:, None]
     times, values = minmax_decimate(data, 0, 10.0, pixels=100)
     assert np.array_equal(values, data) and len(times) == 30
-
-
-def test_unit_stats_counts_rates_and_isi_violations():
-    times = np.array([0, 5, 100, 1000, 2000])  # 5 samples apart = 0.5 ms at 10 kHz: a violation
-    result = SortResult(times, np.array([0, 0, 0, 1, 1]), np.ones(5, np.float32), 10_000.0, 2)
-    filters = np.zeros((2, 1, 10), np.float32)
-    filters[:, 0, 3] = 1.0
-    stats = unit_stats(result, filters, duration_s=2.0, noise_sigma=np.array([0.5]))
-    assert [s.count for s in stats] == [3, 2]
-    assert stats[0].rate_hz == 1.5
-    assert stats[0].isi_violations == 0.5 and stats[1].isi_violations == 0.0
-    assert stats[0].snr == 2.0
 
 
 def test_lambda_slider_scale_is_logarithmic_and_invertible():

@@ -1,4 +1,4 @@
-"""Units table: per-unit numbers and a label; selecting rows selects units everywhere."""
+"""Units table: one row per cluster with its quality metrics, label and note; selecting rows selects units."""
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
@@ -6,73 +6,91 @@ from PyQt6.QtGui import QBrush
 from PyQt6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.colors import unit_color
-from app.controller import UNIT_LABELS
-from app.unit_stats import unit_stats
+from engine.curation import LABELS
 
-COLUMNS = ["unit", "spikes", "rate (Hz)", "mean amp.", "SNR", "ISI viol. (%)", "label"]
+COLUMNS = ["unit", "spikes", "rate (Hz)", "mean amp.", "SNR", "ISI viol. ratio", "presence", "amp. cutoff",
+           "isolation", "label", "note"]
+LABEL_COLUMN, NOTE_COLUMN = COLUMNS.index("label"), COLUMNS.index("note")
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
 
 
 class UnitsView(QWidget):
+    """One row per cluster of the curation, with its quality metrics, label and note (double-click to edit)."""
+
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.controller = controller
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
         self.table.verticalHeader().setVisible(False)
         self.table.setSortingEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         self._updating = False
+        self.ids: list[int] = []  # the cluster id of each row
         self.table.itemSelectionChanged.connect(self._on_table_selection)
-        for signal in (controller.spikesChanged, controller.filtersChanged):
-            signal.connect(lambda _: self.refresh())
-        controller.labelsChanged.connect(self.refresh)
-        controller.recordingChanged.connect(lambda _: self.refresh())
+        self.table.itemChanged.connect(self._on_item_changed)
+        controller.curation.changed.connect(self.refresh)
         controller.selectionChanged.connect(self._show_selection)
 
     def refresh(self) -> None:
-        c = self.controller
-        if c.filters is None or c.recording is None:
-            self.table.setRowCount(0)
-            return
-        spikes = c.spikes if c.spikes is not None and c.spikes.n_units == len(c.filters) else None
-        stats = unit_stats(spikes, c.filters, c.recording.duration, c.noise_sigma)
+        c, curation = self.controller, self.controller.curation
         self._updating = True
-        if self.table.rowCount() != len(stats):
-            self.table.setRowCount(len(stats))
-            for row in range(len(stats)):
-                self.table.setCellWidget(row, len(COLUMNS) - 1, self._label_box(row))
-        for row, s in enumerate(stats):
-            values = [str(s.unit), str(s.count), f"{s.rate_hz:.2f}", f"{s.mean_amplitude:.1f}", f"{s.snr:.1f}",
-                      f"{100 * s.isi_violations:.2f}"]
+        self.ids = curation.cluster_ids() if c.recording is not None and c.spikes is not None else []
+        if self.table.rowCount() != len(self.ids):
+            self.table.setRowCount(len(self.ids))
+        counts = curation.curation.counts() if self.ids else {}
+        for row, cluster in enumerate(self.ids):
+            spikes = curation.spikes_of(cluster)
+            q = curation.quality.get(cluster)
+            amplitude = float(c.spikes.amplitudes[spikes].mean()) if len(spikes) else 0.0
+            values = [str(cluster), str(counts[cluster]), _number(counts[cluster] / c.recording.duration),
+                      _number(amplitude, 1), _number(q.snr if q else None, 1),
+                      _number(q.isi_violation_ratio if q else None), _number(q.presence_ratio if q else None),
+                      _number(q.amplitude_cutoff if q else None), _number(q.isolation if q else None)]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if col == 0:
-                    item.setForeground(QBrush(unit_color(s.unit)))
+                    item.setForeground(QBrush(unit_color(cluster)))
                 self.table.setItem(row, col, item)
-            box = self.table.cellWidget(row, len(COLUMNS) - 1)
+            box = self.table.cellWidget(row, LABEL_COLUMN) or self._label_box(row)
             box.blockSignals(True)
-            box.setCurrentText(c.labels.get(row, UNIT_LABELS[0]))
+            box.setCurrentText(curation.curation.label_of(cluster))
             box.blockSignals(False)
+            self.table.setItem(row, NOTE_COLUMN, QTableWidgetItem(curation.curation.note_of(cluster)))
         self._updating = False
         self._show_selection(c.selected_units)
 
-    def _label_box(self, unit: int) -> QComboBox:
+    def _label_box(self, row: int) -> QComboBox:
+        """A row's label box, kept across refreshes (a box must not be replaced while it emits)."""
         box = QComboBox()
-        box.addItems(UNIT_LABELS)
-        box.currentTextChanged.connect(lambda text, u=unit: self.controller.set_label(u, text))
+        box.addItems(LABELS)
+        box.currentTextChanged.connect(lambda text, r=row: self.controller.curation.label(text, [self.ids[r]]))
+        self.table.setCellWidget(row, LABEL_COLUMN, box)
         return box
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if not self._updating and item.column() == NOTE_COLUMN:
+            self.controller.curation.note(self.ids[item.row()], item.text())
+
+    def labels(self) -> list[str]:
+        return [self.table.cellWidget(r, LABEL_COLUMN).currentText() for r in range(self.table.rowCount())]
 
     def count_column(self) -> list[int]:
         return [int(self.table.item(r, 1).text()) for r in range(self.table.rowCount()) if self.table.item(r, 1)]
 
     def _on_table_selection(self) -> None:
         if not self._updating:
-            self.controller.set_selected_units({index.row() for index in self.table.selectionModel().selectedRows()})
+            rows = self.table.selectionModel().selectedRows()
+            self.controller.set_selected_units({self.ids[index.row()] for index in rows})
 
     def _show_selection(self, units) -> None:
         self._updating = True
@@ -80,6 +98,6 @@ class UnitsView(QWidget):
         selection.clearSelection()
         flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
         for unit in units:
-            if unit < self.table.rowCount():
-                selection.select(self.table.model().index(unit, 0), flags)
+            if unit in self.ids:
+                selection.select(self.table.model().index(self.ids.index(unit), 0), flags)
         self._updating = False

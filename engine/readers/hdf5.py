@@ -22,6 +22,8 @@ def _datasets(h5: h5py.File) -> list[str]:
 
 
 class Hdf5Recording(Recording):
+    format_name = "hdf5"
+
     def __init__(self, path, dataset: str | None = None):
         self.path = os.fspath(path)
         try:
@@ -35,7 +37,9 @@ class Hdf5Recording(Recording):
                 name = candidates[0]
             else:
                 listing = ", ".join(_datasets(self._file)) or "none"
-                raise RecordingError(self.path, f"has no recording dataset '{name}' (datasets: {listing})")
+                problem = (f"holds several 2-D datasets and none is called '{name}'; name one with --dataset"
+                           if dataset is None and len(candidates) > 1 else f"has no recording dataset '{name}'")
+                raise RecordingError(self.path, f"{problem} (datasets: {listing})")
         ds = self._file[name]
         if ds.ndim != 2:
             raise RecordingError(self.path, f"dataset '{name}' must be 2-D (samples x channels), not {ds.shape}")

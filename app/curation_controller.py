@@ -1,0 +1,221 @@
+"""Curation state of the application: the engine's Curation, its journal, quality metrics, spike selection.
+
+Owned by the Controller (``controller.curation``); views read it and react to
+``changed`` and ``spikeSelectionChanged``. Unit selection stays on the
+Controller and means cluster ids; a cluster the sorter made has its filter's
+index, so the filter, raster and trace views (which show filters) agree with it
+until clusters are merged or split.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from engine.curation import Curation, CurationError
+from engine.curation_features import pca_features, read_snippets
+from engine.curation_store import fold_journal, open_curation, relocate_journal
+from engine.journal import Journal, journal_path, set_aside
+from engine.quality import quality_metrics
+from engine.session import Session
+
+RECLUSTER_PARTS = 2
+QUALITY_DELAY_MS = 300
+SESSION_SUFFIX = ".session.h5"
+
+
+def default_session_path(recording_path: str) -> str:
+    return os.path.splitext(recording_path)[0] + SESSION_SUFFIX
+
+
+class CurationController(QObject):
+    changed = pyqtSignal()  # clusters, labels, notes or quality changed (also after a re-sort)
+    spikeSelectionChanged = pyqtSignal(object)  # indices into controller.spikes
+
+    def __init__(self, controller):
+        super().__init__(controller)
+        self.controller = controller
+        self.curation: Curation | None = None
+        self.session_path: str | None = None
+        self.quality: dict = {}
+        self.spike_selection = np.zeros(0, dtype=np.int64)
+        self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
+        self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
+        self._quality_timer.timeout.connect(self._on_quality_timer)
+        controller.spikesChanged.connect(self._on_spikes)
+        controller.recordingChanged.connect(lambda _: self._forget())
+
+    # -- life cycle ----------------------------------------------------------------------
+    def _forget(self) -> None:
+        self._close_journal()
+        self.curation, self.session_path, self._saved, self.quality = None, None, None, {}
+        self.spike_selection = np.zeros(0, dtype=np.int64)
+        self.changed.emit()
+
+    def _close_journal(self) -> None:
+        if self.curation is not None and self.curation.journal is not None:
+            self.curation.journal.close()
+
+    def adopt_session(self, path: str, session: Session) -> None:
+        """A session was loaded: its curation and journal apply to the spikes that come next."""
+        self._close_journal()
+        self.curation, self.session_path = None, os.fspath(path)
+        self._saved = getattr(session, "curation", None) or None
+
+    def _on_spikes(self, spikes) -> None:
+        if spikes is None:
+            return
+        c = self.curation
+        if c is not None and c.n_units == spikes.n_units:
+            c.rebase(spikes.times, spikes.units, spikes.n_units)
+        elif self.session_path is not None and c is None:
+            self.curation = open_curation(self.session_path, self._saved, spikes.times, spikes.units,
+                                          spikes.n_units, spikes.sampling_rate)
+        else:  # the first sort, or a new model with another unit count: a fresh curation
+            self._close_journal()
+            self.curation = Curation(spikes.times, spikes.units, spikes.n_units, spikes.sampling_rate)
+            if self.session_path is not None:
+                path = journal_path(self.session_path)
+                if os.path.exists(path):
+                    set_aside(path)
+                self.curation.journal = Journal(path, self.curation.curation_id)
+        self._saved = None
+        self._quality_timer.start()  # re-sorts arrive in bursts while training: measure once they settle
+        self._after_change(keep_selection=True, measure=False)
+
+    # -- sessions --------------------------------------------------------------------------
+    def attach_to(self, session: Session) -> None:
+        if self.curation is not None:
+            session.curation = self.curation.to_dict()
+
+    def session_saved(self, path: str) -> None:
+        self.session_path = os.fspath(path)
+        if self.curation is None:
+            return
+        relocate_journal(self.curation, path)
+        fold_journal(self.curation)
+
+    def _ensure_journal(self) -> None:
+        """Before the first action: save a session next to the recording so the journal has a home."""
+        c = self.controller
+        if self.curation.journal is None and self.session_path is None and c.recording_path:
+            c.save_session(default_session_path(c.recording_path))
+
+    # -- actions (each journaled by the engine before it returns) -------------------------------
+    def _act(self, action, select=None) -> bool:
+        if self.curation is None:
+            return False
+        self._ensure_journal()
+        try:
+            result = action(self.curation)
+        except CurationError as exc:
+            self.controller.message.emit(f"Curation: {exc}")
+            return False
+        self._after_change()
+        if select is not None:
+            self.controller.set_selected_units(select(result))
+        return True
+
+    def merge(self, clusters=None) -> bool:
+        clusters = list(clusters if clusters is not None else self.controller.selected_units)
+        return self._act(lambda c: c.merge(clusters), select=lambda into: [into])
+
+    def split(self) -> bool:
+        """Split the selected cluster: the selected spikes go to a new cluster."""
+        selected = self.controller.selected_units
+        if len(selected) != 1:
+            self.controller.message.emit("Curation: select one unit to split")
+            return False
+        cluster = selected[0]
+        spikes = np.intersect1d(self.spike_selection, self.curation.spikes_of(cluster)) if self.curation else []
+        return self._act(lambda c: c.split(cluster, spikes), select=lambda into: [cluster, into])
+
+    def recluster(self) -> bool:
+        """Split the selected cluster by k-means on the PCA features of its spikes' waveforms."""
+        from sklearn.cluster import KMeans
+
+        selected = self.controller.selected_units
+        if len(selected) != 1 or self.curation is None:
+            return False
+        cluster = selected[0]
+        spikes = self.curation.spikes_of(cluster)
+        if len(spikes) < 2 * RECLUSTER_PARTS:
+            return False
+        features = pca_features(read_snippets(self.controller.recording, self.curation.times[spikes]), 3)
+        parts = KMeans(RECLUSTER_PARTS, n_init=4, random_state=0).fit_predict(features)
+        largest = np.bincount(parts).argmax()
+        groups = [spikes[parts == p] for p in range(RECLUSTER_PARTS) if p != largest]
+        return self._act(lambda c: c.split_groups(cluster, groups), select=lambda into: [cluster, *into])
+
+    def label(self, label: str, clusters=None) -> bool:
+        clusters = list(clusters if clusters is not None else self.controller.selected_units)
+        return bool(clusters) and self._act(lambda c: c.label(clusters, label))
+
+    def note(self, cluster: int, text: str) -> bool:
+        return self._act(lambda c: c.note(cluster, text))
+
+    def undo(self) -> bool:
+        """Undo the last action and select the clusters it had named, as they were before it."""
+        if self.curation is None or not self.curation.can_undo:
+            return False
+        named = _named_clusters(self.curation.done[-1])
+        return self._act(lambda c: c.undo(), select=lambda _: named)
+
+    def redo(self) -> bool:
+        if self.curation is None or not self.curation.can_redo:
+            return False
+        action = self.curation.undone[-1]
+        return self._act(lambda c: c.redo(), select=lambda _: _named_clusters(action, after=True))
+
+    def step_selection(self, step: int) -> None:
+        """Select the next (step 1) or previous (-1) cluster of the units table."""
+        ids = self.cluster_ids()
+        if not ids:
+            return
+        current = self.controller.selected_units
+        index = ids.index(current[-1]) + step if current and current[-1] in ids else 0
+        self.controller.set_selected_units([ids[index % len(ids)]])
+
+    def select_spikes(self, spike_indices) -> None:
+        self.spike_selection = np.unique(np.asarray(spike_indices, dtype=np.int64))
+        self.spikeSelectionChanged.emit(self.spike_selection)
+
+    # -- what views read ---------------------------------------------------------------------------
+    def cluster_ids(self) -> list[int]:
+        return self.curation.cluster_ids() if self.curation is not None else []
+
+    def spikes_of(self, cluster: int) -> np.ndarray:
+        return self.curation.spikes_of(cluster) if self.curation is not None else np.zeros(0, np.int64)
+
+    def _measure(self) -> None:
+        c, curation = self.controller, self.curation
+        if curation is None or c.recording is None or c.spikes is None or len(c.spikes) != len(curation.times):
+            self.quality = {}
+            return
+        self.quality = quality_metrics(c.recording, curation.times, c.spikes.amplitudes, curation.spike_clusters(),
+                                       curation.cluster_ids(), c.noise_sigma)
+
+    def _on_quality_timer(self) -> None:
+        self._measure()
+        self.changed.emit()
+
+    def _after_change(self, keep_selection: bool = False, measure: bool = True) -> None:
+        c, curation = self.controller, self.curation
+        if measure:
+            self._quality_timer.stop()
+            self._measure()
+        live = set(curation.cluster_ids())
+        if not keep_selection or any(u not in live for u in c.selected_units):
+            c.set_selected_units([u for u in c.selected_units if u in live])
+        self.select_spikes([])
+        self.changed.emit()
+
+
+def _named_clusters(action: dict, after: bool = False) -> list[int]:
+    """The clusters an action names: before it (for undo) or after it (for redo)."""
+    if action["op"] == "merge":
+        return [action["into"]] if after else list(action["clusters"])
+    if action["op"] == "split":
+        return [action["cluster"], *action["into"]] if after else [action["cluster"]]
+    return list(action.get("clusters", [action.get("cluster")]))

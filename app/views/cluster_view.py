@@ -1,0 +1,54 @@
+"""Base of the views that judge the selected clusters: they redraw when the selection or the curation changes."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.colors import unit_color
+
+MAX_CLUSTERS = 4  # more overlaid clusters are no longer readable
+
+
+class ClusterView(QWidget):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.curation = controller.curation
+        self.shown: list[int] = []  # the clusters drawn last
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        controller.selectionChanged.connect(lambda _: self.on_selection())
+        self.curation.changed.connect(self.refresh)
+
+    def selected_clusters(self) -> list[int]:
+        live = set(self.curation.cluster_ids())
+        return [u for u in self.controller.selected_units if u in live][:MAX_CLUSTERS]
+
+    def refresh(self) -> None:
+        ready = self.controller.spikes is not None and self.curation.curation is not None
+        self.shown = self.selected_clusters() if ready else []
+        self.redraw(self.shown)
+
+    def on_selection(self) -> None:
+        self.refresh()
+
+    def redraw(self, clusters: list[int]) -> None:
+        raise NotImplementedError
+
+    # helpers the views share
+    def spike_seconds(self, cluster: int) -> np.ndarray:
+        spikes = self.controller.spikes
+        return spikes.times[self.curation.spikes_of(cluster)] / spikes.sampling_rate
+
+    @staticmethod
+    def pen(cluster: int, width: float = 1.0, alpha: int = 255):
+        color = unit_color(cluster)
+        color.setAlpha(alpha)
+        return pg.mkPen(color, width=width)
+
+    @staticmethod
+    def brush(cluster: int, alpha: int = 255):
+        color = unit_color(cluster)
+        color.setAlpha(alpha)
+        return pg.mkBrush(color)

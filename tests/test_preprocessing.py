@@ -1,0 +1,90 @@
+"""Lazy, chunked preprocessing equals processing the whole array at once."""
+import numpy as np
+import pytest
+from scipy import signal
+
+from engine.cli import _preprocessing_config, build_parser
+from engine.preprocessing import (NO_PREPROCESSING, PreprocessedRecording, PreprocessingConfig, default_config,
+                                  preprocess)
+from engine.recording import ArrayRecording, GroundTruth
+
+RATE = 30_000.0
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    rng = np.random.default_rng(3)
+    data = 20 * rng.standard_normal((90_000, 12)) + 5 * rng.standard_normal((90_000, 1))  # shared component
+    data += 200 * np.sin(2 * np.pi * 5 * np.arange(90_000) / RATE)[:, None]  # slow drift, filtered away
+    return data.astype(np.float32)
+
+
+def _whole(data, rec: PreprocessedRecording):
+    out = data.astype(np.float64)
+    if rec.sos is not None:
+        out = signal.sosfiltfilt(rec.sos, out, axis=0)
+    if rec.config.common_reference:
+        out = out - np.median(out, axis=1, keepdims=True)
+    if rec.whitening is not None:
+        out = out @ rec.whitening
+    return out
+
+
+@pytest.mark.parametrize("config", [PreprocessingConfig(common_reference=False),
+                                    PreprocessingConfig(),
+                                    PreprocessingConfig(bandpass=None, whiten=True),
+                                    PreprocessingConfig(whiten=True, filter_order=5)],
+                         ids=["bandpass", "bandpass+cmr", "cmr+whiten", "all"])
+def test_chunked_equals_whole_array(noisy, config):
+    rec = PreprocessedRecording(ArrayRecording(noisy, RATE), config)
+    whole = _whole(noisy, rec)
+    chunk = 7_001  # not a divisor: chunks of every phase, and a short last one
+    chunked = np.concatenate([rec.traces(s, s + chunk) for s in range(0, rec.n_samples, chunk)])
+    scale = np.abs(whole).max()
+    np.testing.assert_allclose(chunked, whole, atol=1e-5 * scale)
+    np.testing.assert_allclose(rec.traces(12_345, 12_400, [7, 2]), whole[12_345:12_400][:, [7, 2]],
+                               atol=1e-5 * scale)
+
+
+def test_bandpass_removes_drift_and_keeps_the_band(noisy):
+    rec = preprocess(ArrayRecording(noisy, RATE), PreprocessingConfig(common_reference=False))
+    out = rec.traces(0, 30_000)
+    assert abs(out.mean()) < 1.0 and np.abs(out).max() < 150  # the 200 uV drift is gone
+    assert 11 < out.std() < 14  # white noise of ~20.6 uV: 38 % of its power lies in 300-6000 Hz
+
+
+def test_whitening_decorrelates_channels(noisy):
+    out = preprocess(ArrayRecording(noisy, RATE), PreprocessingConfig(whiten=True, common_reference=False)).traces()
+    corr = np.corrcoef(out, rowvar=False)
+    assert np.abs(corr - np.eye(12)).max() < 0.05
+
+
+def test_high_edge_above_nyquist_gives_a_high_pass():
+    rec = PreprocessedRecording(ArrayRecording(np.zeros((5_000, 1)), 10_000.0),
+                                PreprocessingConfig(common_reference=False))
+    assert len(rec.sos) == 2  # order-3 high-pass: two sections (a band-pass of order 3 has three)
+
+
+def test_auto_rule():
+    truth = GroundTruth(np.zeros((1, 1, 5)), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    simulated = ArrayRecording(np.zeros((1_000, 16)), RATE, ground_truth=truth)
+    assert default_config(simulated) == NO_PREPROCESSING
+    assert preprocess(simulated, default_config(simulated)) is simulated
+    assert default_config(ArrayRecording(np.zeros((1_000, 16)), RATE)) == PreprocessingConfig()
+    tetrode = default_config(ArrayRecording(np.zeros((1_000, 4)), RATE))
+    assert tetrode.bandpass == (300.0, 6000.0) and not tetrode.common_reference
+
+
+def test_command_line_flags_override_the_auto_rule():
+    rec = ArrayRecording(np.zeros((1_000, 16)), RATE)
+    parse = lambda *flags: _preprocessing_config(build_parser().parse_args(["sort", "x.bin", *flags]), rec)  # noqa
+    assert parse() == PreprocessingConfig()
+    assert parse("--no-preprocess") == NO_PREPROCESSING
+    assert parse("--bandpass", "500", "3000", "--no-cmr", "--whiten") == PreprocessingConfig(
+        bandpass=(500.0, 3000.0), common_reference=False, whiten=True)
+    assert parse("--no-bandpass").bandpass is None
+
+
+def test_config_round_trips_through_a_dict():
+    config = PreprocessingConfig(bandpass=(250.0, 5000.0), whiten=True)
+    assert PreprocessingConfig.from_dict(config.to_dict()) == config
