@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import sys
 
 from PyQt6.QtCore import QSettings, QTimer
@@ -23,8 +24,8 @@ def main(argv=None) -> int:
     from app.main_window import MainWindow
 
     app = create_application()
-    settings = QSettings(os.path.join(args.outdir, ".screenshot-settings.ini"), QSettings.Format.IniFormat)
-    settings.clear()  # the default layout, whatever the user's own settings are
+    scratch = tempfile.mkdtemp(prefix="sparsesort-screens-")
+    settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)  # the default layout
     window = MainWindow(settings=settings)
     window.resize(1600, 1000)
     window.show()

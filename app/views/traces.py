@@ -28,9 +28,11 @@ class TraceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self._raw_curves: list[pg.PlotDataItem] = []
-        self._recon_curves: list[pg.PlotDataItem] = []
-        self._residual_curves: list[pg.PlotDataItem] = []
+        # One curve per layer for all channels, not joined from one channel to the next: drawing
+        # 384 channels as one path costs a fraction of 384 separate items.
+        self._raw_curve = self.plot.plot(pen=pg.mkPen("#c8c8c8", width=1))
+        self._recon_curve = self.plot.plot(pen=pg.mkPen("#ff5555", width=1))
+        self._residual_curve = self.plot.plot(pen=pg.mkPen("#55aaff", width=1))
         self._spike_marks = pg.ScatterPlotItem(size=9, symbol="t1", pen=None)
         self._spike_marks.setZValue(10)
         self.plot.addItem(self._spike_marks)
@@ -93,13 +95,8 @@ class TraceView(QWidget):
         self.controller.request_traces(start, stop, pixels, overlay=self.show_overlay)
 
     def _on_recording(self, rec) -> None:
-        for item in self._raw_curves + self._recon_curves + self._residual_curves:
-            self.plot.removeItem(item)
-        raw_pen = pg.mkPen("#c8c8c8", width=1)
-        make = lambda pen: [self.plot.plot(pen=pen) for _ in range(rec.n_channels)]  # noqa: E731
-        self._raw_curves = make(raw_pen)
-        self._recon_curves = make(pg.mkPen("#ff5555", width=1))
-        self._residual_curves = make(pg.mkPen("#55aaff", width=1))
+        for curve in (self._raw_curve, self._recon_curve, self._residual_curve):
+            curve.setData([], [])
         sigma = self.controller.noise_sigma
         self._spacing = float(np.median(sigma)) * 12 if sigma is not None and np.median(sigma) > 0 else 100.0
         self.plot.getViewBox().setLimits(xMin=0, xMax=rec.duration)
@@ -116,15 +113,26 @@ class TraceView(QWidget):
         window = self._window
         if window is None:
             return
-        layers = [(self._raw_curves, window.raw, True),
-                  (self._recon_curves, window.reconstruction, self.show_overlay),
-                  (self._residual_curves, window.residual, self.show_overlay)]
-        for curves, values, shown in layers:
-            for channel, curve in enumerate(curves):
-                if shown and values is not None:
-                    curve.setData(window.times, values[:, channel] * self.gain + channel * self._spacing)
-                curve.setVisible(shown and values is not None)
+        layers = [(self._raw_curve, window.raw, True),
+                  (self._recon_curve, window.reconstruction, self.show_overlay),
+                  (self._residual_curve, window.residual, self.show_overlay)]
+        for curve, values, shown in layers:
+            if shown and values is not None:
+                x, y, joined = self._stacked(window.times, values)
+                curve.setData(x, y, connect=joined, skipFiniteCheck=True)
+            curve.setVisible(shown and values is not None)
         self._draw_spikes()
+
+    def _stacked(self, times: np.ndarray, values: np.ndarray):
+        """All channels as one path, channel k offset by k spacings; the last point of a channel
+        is not joined to the next channel's first."""
+        n_points, n_channels = values.shape
+        offsets = np.arange(n_channels, dtype=np.float32) * self._spacing
+        y = (values.T * self.gain + offsets[:, None]).ravel()
+        x = np.tile(times, n_channels)
+        joined = np.ones((n_channels, n_points), dtype=bool)
+        joined[:, -1] = False
+        return x, y, joined.ravel()
 
     def _draw_spikes(self) -> None:
         spikes, rec, window = self.controller.spikes, self.controller.recording, self._window
