@@ -12,6 +12,7 @@ from app.trace_loader import TraceLoader, TraceRequest
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
 from engine.errors import RecordingError
 from engine.noise import noise_std
+from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording import Recording, open_recording
 from engine.session import Session, load_session, save_session
 from engine.sorting import SortResult
@@ -51,6 +52,7 @@ class Controller(QObject):
         self.recording: Recording | None = None
         self.recording_path: str | None = None
         self.recording_args: dict = {}
+        self.preprocessing = NO_PREPROCESSING
         self.train_config = TrainConfig()
         self.filters: np.ndarray | None = None
         self.lam: float | None = None
@@ -110,19 +112,26 @@ class Controller(QObject):
         self.errorOccurred.emit(text)
 
     # -- recordings -----------------------------------------------------------
-    def open_recording(self, path, **args) -> bool:
+    def open_recording(self, path, preprocessing: PreprocessingConfig | None = None, **args) -> bool:
+        """Open a file; without ``preprocessing``, the engine's default rule picks it (as ``sort`` does)."""
         try:
-            recording = open_recording(path, **args)
+            raw = open_recording(path, **args)
+            config = default_config(raw) if preprocessing is None else preprocessing
+            recording = preprocess(raw, config)
         except (RecordingError, ValueError, OSError) as exc:
             self._report_error(str(exc))
             return False
         self.set_recording(recording, os.fspath(path), args)
+        self.preprocessing = config
+        if not config.is_identity:
+            self.message.emit(f"Preprocessing: {config.to_dict()}")
         return True
 
     def set_recording(self, recording: Recording, path: str | None = None, args: dict | None = None) -> None:
         if self.training_state != IDLE:
             self.stop_training()
         self.recording, self.recording_path, self.recording_args = recording, path, dict(args or {})
+        self.preprocessing = NO_PREPROCESSING
         self.filters, self.spikes, self.lam = None, None, None
         self._lambda_from_user = False
         self.history = _empty_history()
@@ -293,7 +302,8 @@ class Controller(QObject):
         history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
         session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
                           float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
-                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history)
+                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history,
+                          preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict())
         self.curation.attach_to(session)
         try:
             save_session(path, session)
@@ -312,7 +322,9 @@ class Controller(QObject):
         except RecordingError as exc:
             self._report_error(str(exc))
             return False
-        if not self.open_recording(session.recording_path, **session.recording_args):
+        preprocessing = (PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing
+                         else NO_PREPROCESSING)
+        if not self.open_recording(session.recording_path, preprocessing, **session.recording_args):
             return False
         known = set(TrainConfig().to_dict())
         self.train_config = TrainConfig(**{k: v for k, v in session.train_config.items() if k in known})
