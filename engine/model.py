@@ -25,7 +25,7 @@ REWEIGHT_SCALE = 0.5
 
 
 class ConvSparseAutoencoder(nn.Module):
-    def __init__(self, filters: np.ndarray | torch.Tensor, lam: float, n_steps: int = 40,
+    def __init__(self, filters: np.ndarray | torch.Tensor, lam: float, n_steps: int = 30,
                  debias_steps: int = 5, peak_distance: int = 10, support_fraction: float = 0.0,
                  reweight_passes: int = 2):
         super().__init__()

@@ -30,7 +30,7 @@ MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all cha
 class TrainConfig:
     n_units: int | None = None  # None: chosen from the data
     filter_ms: float = 4.5
-    n_steps: int = 40  # unrolled FISTA steps (in two reweighted passes)
+    n_steps: int = 30  # unrolled FISTA steps (in two reweighted passes)
     update: str = "lstsq"  # "lstsq": closed-form decoder; "adam": backprop through the unrolled encoder
     learning_rate: float = 3e-3  # Adam only
     debias_steps: int = 5

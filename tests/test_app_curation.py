@@ -6,10 +6,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from PyQt6.QtCore import QSettings, Qt  # noqa: E402
+from PyQt6.QtCore import Qt  # noqa: E402
 
-from app import create_application  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from qt_windows import close_window, make_window  # noqa: E402
 from engine.journal import journal_path, read_journal  # noqa: E402
 from engine.noise import universal_lambda  # noqa: E402
 from engine.simulate import SimulationConfig, write_simulation  # noqa: E402
@@ -23,19 +22,6 @@ def recording_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("curation") / "rec.h5"
     write_simulation(path, SimulationConfig(minutes=0.25, seed=1))
     return str(path)
-
-
-def make_window(qtbot, tmp_path):
-    create_application()
-    win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    return win
-
-
-def close_window(qtbot, win):
-    win.close()
-    qtbot.waitUntil(lambda: win.controller.finished, timeout=TIMEOUT_MS)
-    win.deleteLater()
 
 
 def sort_with_true_filters(qtbot, win, recording_path):

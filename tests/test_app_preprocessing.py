@@ -4,24 +4,9 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PyQt6.QtCore import QSettings  # noqa: E402
+from qt_windows import close_window, make_window  # noqa: E402
 
-from app import create_application  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from engine.simulate import SimulationConfig, simulate_recording, write_simulation  # noqa: E402
-
-
-def open_window(qtbot, tmp_path):
-    create_application()
-    win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    return win
-
-
-def close_window(qtbot, win):
-    win.close()
-    qtbot.waitUntil(lambda: win.controller.finished, timeout=30_000)
-    win.deleteLater()
 
 
 def test_raw_binary_is_band_passed_and_simulations_are_not(qtbot, tmp_path):
@@ -30,7 +15,7 @@ def test_raw_binary_is_band_passed_and_simulations_are_not(qtbot, tmp_path):
     (rec.traces() + 500.0).astype(np.int16).tofile(raw)  # a large DC offset, as amplifiers give
     simulated = tmp_path / "sim.h5"
     write_simulation(simulated, SimulationConfig(minutes=0.1, seed=2))
-    win = open_window(qtbot, tmp_path)
+    win = make_window(qtbot, tmp_path)
     try:
         c = win.controller
         assert c.open_recording(str(raw), sampling_rate=10_000, n_channels=1, dtype="int16")

@@ -3,19 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.colors import unit_color
+from app.views.canvas import CanvasView
 
 
-class CurvesView(QWidget):
+class CurvesView(CanvasView):
     def __init__(self, controller, parent=None):
-        super().__init__(parent)
-        self.controller = controller
-        self.canvas = pg.GraphicsLayoutWidget()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
+        super().__init__(controller, parent)
         self.loss_plot = self.canvas.addPlot(row=0, col=0, title="loss (MSE)")
         self.snr_plot = self.canvas.addPlot(row=0, col=1, title="reconstruction SNR (dB)")
         self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error (true units)")

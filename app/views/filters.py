@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.colors import unit_color
+from app.views.canvas import CanvasView
 from engine.metrics import match_filters
 
 COLUMNS = 4
@@ -18,14 +18,9 @@ def _flatten(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(len(y), dtype=float), y
 
 
-class FilterView(QWidget):
+class FilterView(CanvasView):
     def __init__(self, controller, parent=None):
-        super().__init__(parent)
-        self.controller = controller
-        self.canvas = pg.GraphicsLayoutWidget()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
+        super().__init__(controller, parent)
         self.plots: list[pg.PlotItem] = []
         self._learned: list[pg.PlotDataItem] = []
         self._truth: list[pg.PlotDataItem] = []
