@@ -14,7 +14,7 @@ from engine.errors import RecordingError
 from engine.noise import noise_std
 from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording import Recording, open_recording
-from engine.session import Session, load_session, save_session
+from engine.session import Session, load_session, recording_info, save_session
 from engine.sorting import SortResult
 from engine.trainer import Snapshot, TrainConfig
 
@@ -293,18 +293,27 @@ class Controller(QObject):
             self.selectionChanged.emit(units)
 
     # -- sessions -------------------------------------------------------------
-    def save_session(self, path) -> bool:
+    def build_session(self) -> Session | None:
+        """Everything there is to save or export, as a session (None, with a message, before a model exists)."""
         if self.filters is None or self.recording is None:
             self._report_error("Nothing to save yet: train or load a model first.")
-            return False
+            return None
         spikes = self.spikes or SortResult(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32),
                                            self.recording.sampling_rate, len(self.filters))
         history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
         session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
                           float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
                           spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history,
-                          preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict())
+                          preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict(),
+                          recording_info=recording_info(self.recording),
+                          channel_positions=self.recording.channel_positions)
         self.curation.attach_to(session)
+        return session
+
+    def save_session(self, path) -> bool:
+        session = self.build_session()
+        if session is None:
+            return False
         try:
             save_session(path, session)
         except OSError as exc:

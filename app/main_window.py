@@ -12,6 +12,7 @@ from app.actions import ActionRegistry
 from app.controller import IDLE, PAUSED, TRAINING, Controller
 from app.curation_window import install_curation
 from app.dialogs import RawBinaryDialog, ShortcutsDialog
+from app.exporting import export_nwb_dialog, export_phy_dialog
 from app.views.curves import CurvesView
 from app.views.filters import FilterView
 from app.views.log import LogView
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
         add("save_session", "&File", "&Save session", QKeySequence.StandardKey.Save, self.save_session)
         add("save_session_as", "&File", "Save session &as...", QKeySequence.StandardKey.SaveAs,
             self.save_session_dialog)
+        add("export_phy", "&File", "Export to &Phy...", "Ctrl+E", lambda: export_phy_dialog(self, c))
+        add("export_nwb", "&File", "Export to &NWB...", "Ctrl+Shift+E", lambda: export_nwb_dialog(self, c))
         self.recent_menu = self.actions.menu("&File").addMenu("Recent files")
         add("quit", "&File", "&Quit", QKeySequence.StandardKey.Quit, self.close)
         add("train", "&Training", "&Train", "F5", lambda: c.start_training(self.training.config()))

@@ -8,9 +8,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from qt_windows import close_window, make_window  # noqa: E402
+from qt_windows import close_window, make_window, sort_with_true_filters  # noqa: E402
 from engine.journal import journal_path, read_journal  # noqa: E402
-from engine.noise import universal_lambda  # noqa: E402
 from engine.simulate import SimulationConfig, write_simulation  # noqa: E402
 
 torch.set_num_threads(1)
@@ -22,19 +21,6 @@ def recording_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("curation") / "rec.h5"
     write_simulation(path, SimulationConfig(minutes=0.25, seed=1))
     return str(path)
-
-
-def sort_with_true_filters(qtbot, win, recording_path):
-    """Sort with the ground-truth waveforms as filters: a sorted session in a second, without training."""
-    c = win.controller
-    assert c.open_recording(recording_path)
-    c.filters = c.recording.ground_truth.waveforms.astype(np.float32)
-    c.lam = universal_lambda(float(c.noise_sigma.max()), len(c.filters), int(c.recording.sampling_rate))
-    c.filtersChanged.emit(c.filters)
-    with qtbot.waitSignal(c.curation.changed, timeout=TIMEOUT_MS):
-        c.sort_all()
-    qtbot.waitUntil(lambda: not win.progress.isVisible() and len(c.spikes) == len(c.curation.curation.times)
-                    and set(c.curation.quality) == {0, 1, 2}, timeout=TIMEOUT_MS)
 
 
 @pytest.fixture
