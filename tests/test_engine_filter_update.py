@@ -1,0 +1,26 @@
+import torch
+import torch.nn.functional as F
+
+from engine.filter_update import LeastSquaresFilterUpdate
+
+
+def test_least_squares_update_recovers_the_filters_from_their_codes():
+    gen = torch.Generator().manual_seed(0)
+    filters = torch.randn(2, 3, 7, generator=gen)
+    codes = torch.relu(torch.randn(3, 2, 44, generator=gen) - 1.5)
+    y = F.conv_transpose1d(codes, filters)
+    update = LeastSquaresFilterUpdate(ridge=1e-9)
+    start = torch.randn(2, 3, 7, generator=gen)
+    assert torch.allclose(update(start, y, codes), filters, atol=1e-5)
+
+
+def test_a_unit_without_spikes_keeps_its_filter():
+    gen = torch.Generator().manual_seed(1)
+    filters = torch.randn(2, 1, 5, generator=gen)
+    codes = torch.relu(torch.randn(2, 2, 60, generator=gen) - 1.0)
+    codes[:, 1] = 0.0
+    y = F.conv_transpose1d(codes, filters)
+    start = torch.randn(2, 1, 5, generator=gen)
+    new = LeastSquaresFilterUpdate()(start, y, codes)
+    assert torch.allclose(new[1], start[1], atol=1e-6)
+    assert torch.allclose(new[0], filters[0], atol=1e-2)
