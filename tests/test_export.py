@@ -127,9 +127,13 @@ def test_exports_follow_the_curation_model(tmp_path, raw_session, capsys):
     merged = curation.merge([0, 2])
     curation.label([merged], "good")
     s.curation = curation.to_dict()
-    export_phy(s, tmp_path / "phy")
+    params = export_phy(s, tmp_path / "phy")
     groups = dict(line.split("\t") for line in (tmp_path / "phy" / "cluster_group.tsv").read_text().splitlines()[1:])
     assert groups == {"1": "unsorted", str(merged): "good"}
+    from phylib.io.model import load_model
+    model = load_model(params)  # what Phy itself opens: the curated clusters and their labels
+    assert sorted(np.unique(model.spike_clusters)) == [1, merged]
+    assert model.metadata["group"] == {1: "unsorted", merged: "good"}
     np.testing.assert_array_equal(np.load(tmp_path / "phy" / "spike_templates.npy"), s.spike_units)
     sorting = se.read_phy(tmp_path / "phy")
     np.testing.assert_array_equal(sorting.get_unit_spike_train(merged), s.spike_times[s.spike_units != 1])
