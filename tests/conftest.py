@@ -19,3 +19,12 @@ def seed_minute():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small tensors on a shared 2-core machine: a second thread only spins."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,12 +10,7 @@ from engine.model import ConvSparseAutoencoder
 SIGMA = 0.05
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_lambda_update_is_the_gamma_posterior_mode():

@@ -14,13 +14,7 @@ N_CODES = 60_000
 CODE_DENSITY = 1 / 150
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small tensors on a shared 2-core machine: a second thread only spins."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("likelihood", [Gaussian(), Binomial(20), Poisson()], ids=lambda lik: lik.name)

@@ -1,7 +1,6 @@
 """Firing-motif discovery: binning, and planted sequences in 30 simulated units found with their times."""
 import numpy as np
 import pytest
-import torch
 from scipy.optimize import linear_sum_assignment
 
 from engine.metrics import filter_error
@@ -10,12 +9,7 @@ from engine.motifs import MotifConfig, bin_spikes, discover_motifs, motif_centre
 BIN_MS = 10.0
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_bin_spikes_counts_each_spike_in_its_unit_and_bin():
