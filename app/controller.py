@@ -15,7 +15,7 @@ from engine.noise import noise_std
 from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording import Recording, open_recording
 from engine.session import Session, load_session, recording_info, save_session
-from engine.sorting import SortResult
+from engine.sorting import DETECT_FRACTION, SortResult
 from engine.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
@@ -303,7 +303,7 @@ class Controller(QObject):
         history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
         session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
                           float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
-                          spikes.amplitudes, np.full(len(self.filters), 0.5 * self.lam, np.float32), history,
+                          spikes.amplitudes, np.full(len(self.filters), DETECT_FRACTION * self.lam, np.float32), history,
                           preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict(),
                           recording_info=recording_info(self.recording),
                           channel_positions=self.recording.channel_positions)

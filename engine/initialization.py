@@ -13,6 +13,7 @@ from scipy.signal import find_peaks
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
+from engine.metrics import best_shift
 from engine.noise import noise_std
 
 
@@ -41,18 +42,6 @@ def extract_snippets(traces: np.ndarray, peaks: np.ndarray, n_taps: int, pre: in
     return np.transpose(traces[index], (0, 2, 1))  # (n, channels, taps)
 
 
-def _best_shift(a: np.ndarray, b: np.ndarray, max_shift: int) -> tuple[float, int]:
-    """Largest normalised correlation of two (channels, taps) templates over shifts, and its shift."""
-    taps = a.shape[-1]
-    norm = np.linalg.norm(a) * np.linalg.norm(b) + 1e-30
-    best, best_s = -np.inf, 0
-    for s in range(-max_shift, max_shift + 1):
-        value = np.sum(a[:, s:] * b[:, :taps - s]) if s >= 0 else np.sum(a[:, :taps + s] * b[:, -s:])
-        if value > best:
-            best, best_s = value, s
-    return best / norm, best_s
-
-
 def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
     """``template`` moved so that it lines up with the one it was compared to."""
     out = np.zeros_like(template)
@@ -79,7 +68,7 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
         best = (np.inf, np.inf, 0, 0, 0)
         for i in range(len(templates)):
             for j in range(i + 1, len(templates)):
-                corr, shift = _best_shift(templates[i], templates[j], max_shift)
+                corr, shift = best_shift(templates[i], templates[j], max_shift)
                 error = np.sqrt(max(0.0, 1.0 - max(corr, 0.0) ** 2))
                 cost = error ** 2 * min(sizes[i], sizes[j])
                 if cost < best[0]:

@@ -9,8 +9,12 @@ from scipy.optimize import linear_sum_assignment
 DEFAULT_DELTA_MS = 0.4
 
 
-def _normalized_xcorr(h: np.ndarray, g: np.ndarray, max_shift: int) -> float:
-    """Largest |<h shifted, g>| / (|h||g|) over shifts within max_shift."""
+def best_shift(h: np.ndarray, g: np.ndarray, max_shift: int) -> tuple[float, int]:
+    """<h shifted by s, g> / (|h||g|) at the shift s (|s| <= max_shift) where its size is largest: (value, s).
+
+    h, g: (channels, taps); the shorter is zero-padded to the longer. A
+    positive s means h's features come s taps later than g's.
+    """
     h = np.asarray(h, dtype=np.float64)
     g = np.asarray(g, dtype=np.float64)
     taps = max(h.shape[-1], g.shape[-1])
@@ -18,15 +22,13 @@ def _normalized_xcorr(h: np.ndarray, g: np.ndarray, max_shift: int) -> float:
     g = np.pad(g, ((0, 0), (0, taps - g.shape[-1])))
     norm = np.linalg.norm(h) * np.linalg.norm(g)
     if norm == 0:
-        return 0.0
-    best = 0.0
+        return 0.0, 0
+    best, best_s = 0.0, 0
     for s in range(-max_shift, max_shift + 1):
-        if s >= 0:
-            value = np.sum(h[:, s:] * g[:, :taps - s])
-        else:
-            value = np.sum(h[:, :taps + s] * g[:, -s:])
-        best = max(best, abs(value))
-    return min(1.0, best / norm)
+        value = np.sum(h[:, s:] * g[:, :taps - s]) if s >= 0 else np.sum(h[:, :taps + s] * g[:, -s:])
+        if abs(value) > abs(best):
+            best, best_s = value, s
+    return float(np.clip(best / norm, -1.0, 1.0)), best_s
 
 
 def filter_error(h: np.ndarray, g: np.ndarray, max_shift: int | None = None) -> float:
@@ -39,7 +41,7 @@ def filter_error(h: np.ndarray, g: np.ndarray, max_shift: int | None = None) -> 
     g = np.atleast_2d(g)
     if max_shift is None:
         max_shift = max(h.shape[-1], g.shape[-1]) // 4
-    c = _normalized_xcorr(h, g, max_shift)
+    c, _ = best_shift(h, g, max_shift)
     return float(np.sqrt(max(0.0, 1.0 - c * c)))
 
 

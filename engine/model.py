@@ -85,7 +85,8 @@ class ConvSparseAutoencoder(nn.Module):
         for _ in range(n_iter):
             w = torch.einsum("fcu,fu->fc", s, v)
             w = torch.einsum("fcu,fc->fu", s.conj(), w)
-            value = w.abs().pow(2).sum(1).sqrt().max().item() / max(v.abs().pow(2).sum(1).sqrt().max().item(), 1e-30)
+            # per-frequency Rayleigh quotient |G v_f| / |v_f|; the largest over f is the estimate
+            value = (torch.linalg.vector_norm(w, dim=1) / torch.linalg.vector_norm(v, dim=1).clamp_min(1e-30)).max().item()
             v = w / w.abs().pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-30)
         self._power_vector = v
         # Per-frequency Rayleigh quotients converge from below; a small margin

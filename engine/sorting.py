@@ -54,7 +54,10 @@ def pick_spikes(codes: np.ndarray, thresholds: np.ndarray, min_distance: int):
     return np.concatenate(idx), np.concatenate(unit), np.concatenate(amp)
 
 
-def default_thresholds(model: ConvSparseAutoencoder, fraction: float = 0.5) -> np.ndarray:
+DETECT_FRACTION = 0.5
+
+
+def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FRACTION) -> np.ndarray:
     """Code height a spike must reach: ``fraction`` of lambda, for every unit.
 
     Pure noise gives (almost) no code above lambda's scale, a spike of a unit
