@@ -6,9 +6,10 @@ where each motif h_k is a (units x lags) pattern of log-rate increases (h >= 0:
 without the constraint, entries where a window happens to hold no spike
 run off towards minus infinity, as the Poisson likelihood barely resists) and
 x_k >= 0 is sparse: x_k(t) > 0 marks an occurrence of motif k starting at
-bin t. The motifs start from k-means centroids of the windows of highest
-population activity and are refined with engine.family_model; occurrences
-are the peaks of the codes over the whole session.
+bin t. The motifs start from averages of the population around the times
+where pairs of units fire together at a fixed lag far above chance, and
+are refined with engine.family_model; occurrences are the peaks of the
+codes over the whole session.
 """
 from __future__ import annotations
 
@@ -17,18 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.cluster.vq import kmeans2
 from scipy.signal import find_peaks
 
 from engine.activations import NonnegativeL1
 from engine.family_model import FamilyAutoencoder, train_family
 from engine.likelihoods import Poisson
-from engine.metrics import filter_error
 
 ENCODE_CHUNK_BINS = 20_000
-INIT_WINDOWS_PER_MOTIF = 60
-INIT_CLUSTERS_PER_MOTIF = 4
-DISTINCT_ERROR = 0.6
+SEED_MIN_Z = 5.0  # a pair's co-firing above chance, in standard deviations, that can seed a motif
+SEED_MIN_TRIGGERS = 20  # windows a sharpened (three-unit) trigger needs to replace the pair's average
+SEED_FLOOR = 0.25  # fraction of a triggered average's peak below which an entry is not part of the seed
 
 
 @dataclass
@@ -96,39 +95,105 @@ def default_lambda(counts: np.ndarray, k: int, scale: float = 1.0) -> float:
     return scale * math.sqrt(max(float(counts.mean()), 1e-6)) * math.sqrt(2.0 * math.log(n_codes))
 
 
-def initial_motifs(counts: np.ndarray, k: int, n_lags: int, rng: np.random.Generator) -> np.ndarray:
-    """k distinct k-means centroids of the (units x lags) windows where the population fires most.
+def lagged_cofiring(counts: np.ndarray, n_lags: int) -> np.ndarray:
+    """z-scores (lags, units, units): how much more often unit b fires d bins after unit a than chance.
 
-    As in spike sorting's initialisation (threshold crossings -> snippets ->
-    k-means), with peaks of the population count summed over a motif's
-    length as the 'crossings'. Windows catch a motif at any shift, so
-    k-means splits one motif into shifted copies: it runs with more clusters
-    than wanted, and the most populous centroids are kept that are not
-    shifted copies of one already kept (shift-tolerant filter error).
+    Entry [d, a, b] compares sum_t y_a(t) y_b(t + d) with its value under
+    independent firing at the units' mean rates; a unit with itself is -inf.
     """
     n_units, n_bins = counts.shape
-    activity = np.convolve(counts.sum(0), np.ones(n_lags), mode="valid")  # window starting at each bin
-    peaks, _ = find_peaks(activity, distance=n_lags)
-    top = peaks[np.argsort(activity[peaks])[::-1][:INIT_WINDOWS_PER_MOTIF * k]]
-    windows = np.stack([counts[:, s:s + n_lags] for s in top]).reshape(len(top), -1)
-    n_clusters = min(len(windows), INIT_CLUSTERS_PER_MOTIF * k)
-    centroids, labels = kmeans2(windows, n_clusters, minit="++", seed=rng)
-    excess = centroids.reshape(n_clusters, n_units, n_lags) - counts.mean(1)[:, None]
-    # A sequence's members fire in most of its windows, chance coincidences in few: keep the former.
-    candidates = np.clip(excess - 0.5 * excess.max(axis=(1, 2), keepdims=True), 0, None)
-    kept: list[int] = []
-    for index in np.argsort(np.bincount(labels, minlength=n_clusters))[::-1]:
-        if not candidates[index].any():
-            continue
-        if all(filter_error(candidates[index], candidates[other], max_shift=n_lags // 2) > DISTINCT_ERROR
-               for other in kept):
-            kept.append(index)
-        if len(kept) == k:
+    data = torch.as_tensor(counts, dtype=torch.float32)
+    rate = counts.mean(1).astype(np.float64)
+    z = np.empty((n_lags, n_units, n_units))
+    for lag in range(n_lags):
+        observed = (data[:, :n_bins - lag] @ data[:, lag:].T).double().numpy()
+        expected = np.outer(rate, rate) * (n_bins - lag)
+        z[lag] = (observed - expected) / np.sqrt(expected + 1.0)
+        np.fill_diagonal(z[lag], -np.inf)
+    return z
+
+
+def _triggered_excess(counts: np.ndarray, rate: np.ndarray, n_lags: int, conditions) -> tuple[np.ndarray, int]:
+    """Mean counts minus the mean rate around the bins t where every (unit, offset) of conditions
+    fires at t + offset: (units, 3 lags) for offsets -lags .. 2 lags - 1, and the number of such t."""
+    n_bins = counts.shape[1]
+    span = np.arange(n_lags, n_bins - 2 * n_lags)
+    trigger = np.ones(len(span), bool)
+    for unit, offset in conditions:
+        trigger &= counts[unit, span + offset] > 0
+    times = span[trigger]
+    if not len(times):
+        return np.zeros((counts.shape[0], 3 * n_lags)), 0
+    mean = np.stack([counts[:, times + offset].mean(1) for offset in range(-n_lags, 2 * n_lags)], axis=1)
+    return mean - rate[:, None], len(times)
+
+
+def _centred_pattern(excess: np.ndarray, n_lags: int) -> np.ndarray:
+    """The (units x lags) pattern of a triggered average, centred on its mass.
+
+    Entries below SEED_FLOOR of the largest are dropped; the others are
+    capped at their median, as the trigger units themselves fire in every
+    window and would otherwise dominate the seed.
+    """
+    if excess.max() <= 0:
+        return np.zeros((len(excess), n_lags))
+    members = excess > SEED_FLOOR * excess.max()
+    pattern = np.minimum(excess, np.median(excess[members])) * members
+    start = int(np.clip(round(motif_centre(pattern) - (n_lags - 1) / 2), 0, pattern.shape[1] - n_lags))
+    return pattern[:, start:start + n_lags]
+
+
+def _forget_pairs(z: np.ndarray, pattern: np.ndarray) -> None:
+    """Remove from z the pairs of a pattern's units at (about) the lags the pattern puts between them."""
+    n_lags = z.shape[0]
+    members = np.flatnonzero(pattern.any(1))
+    lag = pattern.argmax(1)
+    for a in members:
+        for b in members:
+            for gap in range(lag[b] - lag[a] - 1, lag[b] - lag[a] + 2):
+                if 0 <= gap < n_lags:
+                    z[gap, a, b] = -np.inf
+                elif 0 <= -gap < n_lags:
+                    z[-gap, b, a] = -np.inf
+
+
+def initial_motifs(counts: np.ndarray, k: int, n_lags: int, rng: np.random.Generator) -> np.ndarray:
+    """k motifs seeded from the unit pairs that fire at a fixed lag from each other far above chance.
+
+    The strongest pair (a, b, lag) triggers an average of the population
+    around the bins where both fire; the strongest third unit of that
+    average joins the trigger (a pair shared by two sequences would
+    otherwise give their mixture), and the sharpened average, centred, is
+    the seed. Pairs the seed explains are then set aside and the next
+    strongest pair seeds the next motif. A background of independent units
+    only adds noise to each average, whereas it buries the sequences when
+    windows are compared whole (k-means of high-activity windows found one
+    of four planted motifs among 100 units).
+    """
+    n_units, n_bins = counts.shape
+    rate = counts.mean(1)
+    z = lagged_cofiring(counts, n_lags)
+    seeds: list[np.ndarray] = []
+    while len(seeds) < k:
+        lag, a, b = np.unravel_index(np.argmax(z), z.shape)
+        if z[lag, a, b] < SEED_MIN_Z:
             break
-    while len(kept) < k:  # fewer distinct patterns than motifs asked for: fill with random positive ones
-        candidates = np.concatenate([candidates, rng.random((1, n_units, n_lags))])
-        kept.append(len(candidates) - 1)
-    motifs = candidates[kept] + 1e-6
+        pair = [(a, 0), (b, lag)]
+        excess, _ = _triggered_excess(counts, rate, n_lags, pair)
+        others = excess.copy()
+        others[a, n_lags] = others[b, n_lags + lag] = -np.inf
+        third, offset = np.unravel_index(np.argmax(others), others.shape)
+        sharpened, n_triggers = _triggered_excess(counts, rate, n_lags, pair + [(third, offset - n_lags)])
+        if n_triggers >= SEED_MIN_TRIGGERS:
+            excess = sharpened
+        pattern = _centred_pattern(excess, n_lags)
+        z[lag, a, b] = -np.inf
+        _forget_pairs(z, pattern)
+        if pattern.any():
+            seeds.append(pattern)
+    while len(seeds) < k:  # fewer sequences than motifs asked for: fill with random positive patterns
+        seeds.append(rng.random((n_units, n_lags)))
+    motifs = np.stack(seeds) + 1e-6
     return motifs / np.linalg.norm(motifs.reshape(k, -1), axis=1)[:, None, None]
 
 
