@@ -41,6 +41,13 @@ class ActionRegistry:
                                          key.toString(QKeySequence.SequenceFormat.NativeText), action)
         return action
 
+    def add_dock_toggle(self, name: str, dock, shortcut: str) -> QAction:
+        """View > NAME shows or hides a dock and stays checked while the dock is shown."""
+        action = self.add(f"view_{name.lower().replace(' ', '_')}", "&View", name, shortcut, dock.setVisible,
+                          checkable=True)
+        dock.visibilityChanged.connect(lambda _: action.setChecked(not dock.isHidden()))
+        return action
+
     def __getitem__(self, name: str) -> QAction:
         return self.entries[name].action
 

@@ -69,14 +69,14 @@ class Controller(QObject):
         self._trace_request_id = 0
         self._closing = False
         self._threads: list[QThread] = []
-        self.training_worker = self._start_worker(TrainingWorker(), "training")
-        self.sort_worker = self._start_worker(SortWorker(), "sorting")
-        self.trace_loader = self._start_worker(TraceLoader(), "traces")
+        self.training_worker = self.start_worker(TrainingWorker(), "training")
+        self.sort_worker = self.start_worker(SortWorker(), "sorting")
+        self.trace_loader = self.start_worker(TraceLoader(), "traces")
         self._wire_workers()
         self.curation = CurationController(self)
 
     # -- workers ------------------------------------------------------------
-    def _start_worker(self, worker: QObject, name: str) -> QObject:
+    def start_worker(self, worker: QObject, name: str) -> QObject:
         thread = QThread(self)
         thread.setObjectName(f"sparsesort-{name}")
         worker.moveToThread(thread)
@@ -94,20 +94,21 @@ class Controller(QObject):
         self._tracesRequested.connect(self.trace_loader.load)
         self.training_worker.snapshot.connect(self._on_snapshot)
         self.training_worker.deviceChosen.connect(self.deviceChanged)
-        self.training_worker.failed.connect(self._report_error)
+        self.training_worker.failed.connect(self.report_error)
         self.training_worker.done.connect(self._on_training_done)
         self.sort_worker.sorted.connect(self._on_sorted)
         self.sort_worker.progress.connect(self._on_sort_progress)
-        self.sort_worker.failed.connect(self._report_error)
+        self.sort_worker.failed.connect(self.report_error)
         self.sort_worker.idle.connect(self._on_sort_idle)
         self.trace_loader.loaded.connect(self._on_traces_loaded)
-        self.trace_loader.failed.connect(self._report_error)
+        self.trace_loader.failed.connect(self.report_error)
 
     @property
     def threads(self) -> list[QThread]:
         return list(self._threads)
 
-    def _report_error(self, text: str) -> None:
+    def report_error(self, text: str) -> None:
+        """Show an error to the user (the window's message box and status bar) and log it."""
         self.message.emit(f"ERROR: {text}")
         self.errorOccurred.emit(text)
 
@@ -119,7 +120,7 @@ class Controller(QObject):
             config = default_config(raw) if preprocessing is None else preprocessing
             recording = preprocess(raw, config)
         except (RecordingError, ValueError, OSError) as exc:
-            self._report_error(str(exc))
+            self.report_error(str(exc))
             return False
         self.set_recording(recording, os.fspath(path), args)
         self.preprocessing = config
@@ -296,7 +297,7 @@ class Controller(QObject):
     def build_session(self) -> Session | None:
         """Everything there is to save or export, as a session (None, with a message, before a model exists)."""
         if self.filters is None or self.recording is None:
-            self._report_error("Nothing to save yet: train or load a model first.")
+            self.report_error("Nothing to save yet: train or load a model first.")
             return None
         spikes = self.spikes or SortResult(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32),
                                            self.recording.sampling_rate, len(self.filters))
@@ -317,7 +318,7 @@ class Controller(QObject):
         try:
             save_session(path, session)
         except OSError as exc:
-            self._report_error(f"{path}: cannot be written ({exc})")
+            self.report_error(f"{path}: cannot be written ({exc})")
             return False
         self.curation.session_saved(path)
         self.message.emit(f"Session saved to {path}")
@@ -329,7 +330,7 @@ class Controller(QObject):
             if session.recording_path is None:
                 raise RecordingError(path, "names no recording file")
         except RecordingError as exc:
-            self._report_error(str(exc))
+            self.report_error(str(exc))
             return False
         preprocessing = (PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing
                          else NO_PREPROCESSING)
@@ -360,6 +361,7 @@ class Controller(QObject):
         self._next_sort_generation()
         self.trace_loader.latest_request = self._trace_request_id + 1
         for thread in self._threads:
+            thread.requestInterruption()  # long slots that check it return early
             thread.quit()  # the loop ends once the running slot returns
 
     def _on_thread_finished(self) -> None:

@@ -50,6 +50,4 @@ def _add_actions(window, docks) -> None:
     add("next_unit", "&Curation", "Next unit", "Space", lambda: curation.step_selection(1))
     add("previous_unit", "&Curation", "Previous unit", "Shift+Space", lambda: curation.step_selection(-1))
     for key, (name, dock) in enumerate(docks.items(), start=1):
-        action = add(f"view_{name.lower().replace(' ', '_')}", "&View", name, f"Ctrl+Alt+{key}", dock.setVisible,
-                     checkable=True)
-        dock.visibilityChanged.connect(lambda _, a=action, d=dock: a.setChecked(not d.isHidden()))
+        window.actions.add_dock_toggle(name, dock, f"Ctrl+Alt+{key}")

@@ -18,7 +18,7 @@ def _export(controller, write, target: str, what: str) -> bool:
     try:
         written = write(session, target)
     except (OSError, ValueError) as exc:
-        controller._report_error(f"{target}: the {what} export failed ({exc})")
+        controller.report_error(f"{target}: the {what} export failed ({exc})")
         return False
     finally:
         QApplication.restoreOverrideCursor()

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWind
 from app.actions import ActionRegistry
 from app.controller import IDLE, PAUSED, TRAINING, Controller
 from app.curation_window import install_curation
+from app.motifs_window import install_motifs
 from app.dialogs import RawBinaryDialog, ShortcutsDialog
 from app.exporting import export_nwb_dialog, export_phy_dialog
 from app.views.curves import CurvesView
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.actions = ActionRegistry(self)
         self._build_actions()
         self.curation_docks = install_curation(self)
+        self.motifs = install_motifs(self)
         self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
         self._default_state = self.saveState()
         self._restore_settings()
@@ -130,10 +132,8 @@ class MainWindow(QMainWindow):
         add("gain_up", "T&races", "Increase gain", "Up", lambda: t.change_gain(1.5))
         add("gain_down", "T&races", "Decrease gain", "Down", lambda: t.change_gain(1 / 1.5))
         add("overlay", "T&races", "Show reconstruction and residual", "O", t.set_overlay, checkable=True)
-        for key, name in enumerate(self.docks, start=1):
-            dock = self.docks[name]
-            action = add(f"view_{name.lower()}", "&View", name, f"Alt+{key}", dock.setVisible, checkable=True)
-            dock.visibilityChanged.connect(lambda _, a=action, d=dock: a.setChecked(not d.isHidden()))
+        for key, (name, dock) in enumerate(self.docks.items(), start=1):
+            self.actions.add_dock_toggle(name, dock, f"Alt+{key}")
         add("reset_layout", "&View", "Reset layout", "Ctrl+Shift+R", self.reset_layout)
         add("shortcuts", "&Help", "Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
 
@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
     # -- layout and settings ------------------------------------------------------------
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (*self.docks.values(), *self.curation_docks.values()):
+        for dock in (*self.docks.values(), *self.curation_docks.values(), self.motifs.dock):
             dock.show()
 
     def _restore_settings(self) -> None:
