@@ -33,6 +33,7 @@ class Controller(QObject):
     filtersChanged = pyqtSignal(object)  # (units, channels, taps) numpy array
     historyChanged = pyqtSignal()
     lambdaChanged = pyqtSignal(float)
+    lambdaAutoChanged = pyqtSignal(bool)  # lambda learned by EM while training
     spikesChanged = pyqtSignal(object)  # SortResult
     sortProgress = pyqtSignal(int)  # percent of the whole-recording sort, 100 when done
     selectionChanged = pyqtSignal(list)  # cluster ids of the curation
@@ -64,6 +65,7 @@ class Controller(QObject):
         self.visible_window = (0, 0)  # samples shown by the trace view
         self.last_trace_request: TraceRequest | None = None
         self._lambda_from_user = False
+        self.lambda_auto = False
         self._window_sort_in_flight = False
         self._sort_generation = 0
         self._trace_request_id = 0
@@ -148,7 +150,7 @@ class Controller(QObject):
     def start_training(self, config: TrainConfig | None = None) -> bool:
         if self.recording is None or self.training_state != IDLE:
             return False
-        self.train_config = config or self.train_config
+        self.train_config = replace(config or self.train_config, lam_auto=self.lambda_auto)
         run_config = replace(self.train_config, lam=self.lam if self._lambda_from_user else self.train_config.lam)
         self.history = _empty_history()
         self.historyChanged.emit()
@@ -197,7 +199,9 @@ class Controller(QObject):
         if self._closing:
             return
         self._set_state(IDLE)
-        self.message.emit(f"Training ended after {self.history['step'][-1] if self.history['step'] else 0} steps")
+        learned = f"; lambda learned by EM: {self.lam:.4g}" if self.lambda_auto and self.lam is not None else ""
+        self.message.emit(f"Training ended after {self.history['step'][-1] if self.history['step'] else 0} steps"
+                          f"{learned}")
         self.sort_all()
 
     # -- lambda and sorting ---------------------------------------------------
@@ -205,12 +209,26 @@ class Controller(QObject):
         value = float(value)
         if self.lam is not None and np.isclose(value, self.lam, rtol=1e-6):
             return
+        self.set_lambda_auto(False)
         self.lam = value
         self._lambda_from_user = True
         self.lambdaChanged.emit(value)
         if self.training_state in (TRAINING, PAUSED):
             self.training_worker.set_lambda(value)
         self.sort_all()
+
+    def set_lambda_auto(self, enabled: bool) -> None:
+        """Learn lambda by EM while training, the shown value following the snapshots; a manual lambda ends it."""
+        enabled = bool(enabled)
+        if enabled == self.lambda_auto:
+            return
+        self.lambda_auto = enabled
+        if enabled:
+            self._lambda_from_user = False
+        if self.training_state in (TRAINING, PAUSED):
+            self.train_config = replace(self.train_config, lam_auto=enabled)
+            self.training_worker.set_auto_lambda(enabled)
+        self.lambdaAutoChanged.emit(enabled)
 
     def _model_spec(self) -> ModelSpec | None:
         if self.filters is None or self.lam is None:

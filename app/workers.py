@@ -113,6 +113,9 @@ class TrainingWorker(QObject):
     def set_lambda(self, value: float) -> None:
         self._control("set_lambda", value)
 
+    def set_auto_lambda(self, enabled: bool) -> None:
+        self._control("set_auto_lambda", enabled)
+
     def stop(self) -> None:
         with self._lock:
             self._stop_requested = self._trainer is None

@@ -28,8 +28,10 @@ from engine.sorting import sort_recording
 from engine.trainer import TrainConfig, Trainer
 
 
-def run_sparsesort(rec, target, max_steps):
-    trainer = Trainer(rec, TrainConfig(n_units=3, max_steps=max_steps, device="auto"), snapshot_interval=0.0)
+def run_sparsesort(rec, target, max_steps, **config):
+    """Train (TrainConfig defaults, 3 units, overridden by ``config``), then sort and score."""
+    trainer = Trainer(rec, TrainConfig(n_units=3, max_steps=max_steps, device="auto", **config),
+                      snapshot_interval=0.0)
     t0 = time.perf_counter()
     trainer.initialize()
     init_seconds = time.perf_counter() - t0
@@ -53,6 +55,8 @@ def run_sparsesort(rec, target, max_steps):
         "seconds_to_target": None if reached is None else round(reached, 2),
         "train_seconds": round(train_seconds, 2),
         "steps": trainer.step,
+        "lambda": round(trainer.model.lam, 4),
+        "noise_lambda": round(trainer.noise_lambda, 4),
         "final_filter_error": curve[-1][2],
         "sort_seconds": round(sort_seconds, 2),
         "precision": [round(s.precision, 4) for s in scores],

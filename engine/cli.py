@@ -24,6 +24,7 @@ from engine.sorting import default_thresholds, sort_recording
 from engine.trainer import TrainConfig, Trainer
 
 EXIT_BAD_INPUT = 2
+AUTO_LAMBDA = "auto"
 
 
 class UsageError(Exception):
@@ -45,6 +46,27 @@ def cmd_simulate(args) -> int:
     print(f"{args.out}: {config.units} units, {config.channels} channels, {config.minutes:g} min at "
           f"{config.sampling_rate:g} Hz, {len(truth.spike_times)} spikes, SNR {config.snr_db:g} dB")
     return 0
+
+
+def lambda_option(text: str) -> float | str:
+    """``--lambda``: a positive number, or ``auto`` (learned by EM while training)."""
+    if text.strip().lower() == AUTO_LAMBDA:
+        return AUTO_LAMBDA
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or '{AUTO_LAMBDA}', got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"lambda must be positive, got {text}")
+    return value
+
+
+def _describe_lambda(trainer: Trainer) -> str:
+    if trainer.config.lam_auto:
+        return f"{trainer.model.lam:.4g} (learned by EM; noise-based {trainer.noise_lambda:.4g})"
+    if trainer.config.lam is None:
+        return f"{trainer.model.lam:.4g} (noise-based)"
+    return f"{trainer.model.lam:.4g}"
 
 
 def _recording_args(args) -> dict:
@@ -97,8 +119,9 @@ def cmd_sort(args) -> int:
         recording = preprocess(raw_recording, preprocessing)
     except ValueError as exc:
         raise RecordingError(args.recording, str(exc)) from None
-    config = TrainConfig(n_units=args.units, lam=args.lam, device=args.device, max_steps=args.steps,
-                         filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
+    auto = args.lam == AUTO_LAMBDA
+    config = TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
+                         max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
     trainer = Trainer(recording, config, snapshot_interval=0.5)
     t0 = time.perf_counter()
     try:
@@ -123,6 +146,8 @@ def cmd_sort(args) -> int:
         "spikes": int(len(result)),
         "spikes_per_unit": result.counts().tolist(),
         "lambda": model.lam,
+        "lambda_auto": config.lam_auto,
+        "noise_lambda": trainer.noise_lambda,
         "device": str(trainer.device),
         "train_steps": trainer.step,
         "train_seconds": round(train_seconds, 3),
@@ -158,6 +183,7 @@ def cmd_sort(args) -> int:
     else:
         print(f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
               f"sorted in {sort_seconds:.1f} s on {summary['device']}; session: {out}")
+        print(f"  lambda: {_describe_lambda(trainer)}")
         if truth is not None:
             for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"])):
                 print(f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}")
@@ -195,7 +221,8 @@ def cmd_info(args) -> int:
     print(f"  preprocessing: {_describe_preprocessing(s.preprocessing)}")
     print(f"  units: {n_units} filters of {n_channels} channels x {n_taps} taps "
           f"({1000 * n_taps / s.sampling_rate:.2g} ms)")
-    print(f"  lambda: {s.lam:.4g}; spikes: {len(s.spike_times)} ({', '.join(str(int(c)) for c in counts)})")
+    how = " (learned by EM)" if s.train_config.get("lam_auto") else ""
+    print(f"  lambda: {s.lam:.4g}{how}; spikes: {len(s.spike_times)} ({', '.join(str(int(c)) for c in counts)})")
     if s.train_config:
         print(f"  training: {', '.join(f'{k}={v}' for k, v in s.train_config.items())}")
     steps = s.history.get("step")
@@ -274,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sort", help="learn the filters of a recording and sort its spikes")
     p.add_argument("recording")
     p.add_argument("--units", type=int, default=None, help="number of units (default: from the data)")
-    p.add_argument("--lambda", dest="lam", type=float, default=None, help="sparsity weight (default: from noise)")
+    p.add_argument("--lambda", dest="lam", type=lambda_option, default=None,
+                   help="sparsity weight: a number, or 'auto' to learn it by EM while training "
+                   "(default: from the noise level)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--steps", type=int, default=TrainConfig.max_steps, help="training steps")
     p.add_argument("--filter-ms", type=float, default=TrainConfig.filter_ms)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from engine.device import resolve_device
+from engine.em_lambda import OnlineLambdaEM
 from engine.filter_update import LeastSquaresFilterUpdate
 from engine.initialization import initial_filters
 from engine.metrics import match_filters
@@ -39,6 +40,8 @@ class TrainConfig:
     max_steps: int = 30
     lam: float | None = None  # None: universal threshold from the noise level
     lam_scale: float = 1.3
+    lam_auto: bool = False  # learn lambda by EM while training, prior around the noise-based lambda
+    lam_prior_weight: float = 4.0  # lam_auto: the prior counts this many times a batch's codes
     init_seconds: float = 60.0
     init_threshold: float = 5.0
     device: str = "auto"
@@ -90,6 +93,10 @@ class Trainer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pending_lambda: float | None = None
+        self._pending_auto: bool | None = None
+        self.lambda_auto = self.config.lam_auto
+        self.lambda_em: OnlineLambdaEM | None = None
+        self.noise_lambda: float | None = None  # lam_scale x the universal threshold
 
     # -- control from any thread -------------------------------------------------
     def pause(self) -> None:
@@ -111,8 +118,24 @@ class Trainer:
         return self._stop.is_set()
 
     def set_lambda(self, value: float) -> None:
+        """A fixed lambda from the next step on (EM lambda, if on, stops)."""
         with self._lock:
             self._pending_lambda = float(value)
+            self._pending_auto = False
+
+    def set_auto_lambda(self, enabled: bool) -> None:
+        """Learn lambda by EM from the next step on, starting from the current value."""
+        with self._lock:
+            self._pending_auto = bool(enabled)
+
+    def _apply_controls(self) -> None:
+        with self._lock:
+            if self._pending_lambda is not None:
+                self.model.lam = self._pending_lambda
+                self._pending_lambda = None
+            if self._pending_auto is not None:
+                self.lambda_auto = self._pending_auto
+                self._pending_auto = None
 
     # -- setup ----------------------------------------------------------------
     def _training_window(self) -> np.ndarray:
@@ -138,10 +161,11 @@ class Trainer:
                                seed=cfg.seed)
         self.sigma = init.sigma
         sigma = float(np.median(init.sigma))
-        lam = cfg.lam if cfg.lam is not None else cfg.lam_scale * universal_lambda(
-            sigma, len(init.filters), int(rec.sampling_rate))
+        self.noise_lambda = cfg.lam_scale * universal_lambda(sigma, len(init.filters), int(rec.sampling_rate))
+        lam = cfg.lam if cfg.lam is not None else self.noise_lambda
         torch.manual_seed(cfg.seed)
         peak_distance = max(1, int(round(REFRACTORY_MS * rec.sampling_rate / 1000.0)))
+        self.lambda_em = OnlineLambdaEM(sigma, self.noise_lambda, peak_distance, cfg.lam_prior_weight)
         self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps,
                                            peak_distance).to(self.device)
         self._buffer = torch.from_numpy(np.ascontiguousarray(data.T)).to(self.device)
@@ -163,10 +187,7 @@ class Trainer:
     # -- training -------------------------------------------------------------
     def train_step(self) -> tuple[float, float]:
         model = self.model
-        with self._lock:
-            if self._pending_lambda is not None:
-                model.lam = self._pending_lambda
-                self._pending_lambda = None
+        self._apply_controls()
         y = self._batch()
         if self.config.update == "adam":
             codes = model.encode(y)
@@ -181,6 +202,8 @@ class Trainer:
                 codes = model.encode(y)
                 loss = torch.mean((y - model.decode(codes)) ** 2)
                 model.weight.copy_(self._lstsq(model.weight, y, codes))
+        if self.lambda_auto:
+            model.lam = self.lambda_em.update(codes)
         model.normalize_filters()
         model.lipschitz = model.estimate_lipschitz(n_iter=5)
         with torch.no_grad():

@@ -33,3 +33,10 @@ def test_em_converges_to_the_generating_lambda(true_lambda, start, rng):
     result = estimate_lambda(lambda data, threshold: model.encode(data, lam=threshold), y, SIGMA, lam=start)
     assert abs(result.lam - true_lambda) < 0.2 * true_lambda, result.history
     assert len(result.history) > 2
+
+
+def test_a_truncated_prior_caps_the_update():
+    codes = torch.tensor([0.0, 1.0, 3.0, 0.0])
+    assert lambda_update(codes, GammaPrior(upper=0.5)) == 0.5
+    assert lambda_update(codes, GammaPrior(upper=2.0)) == pytest.approx(1.0)
+    assert lambda_update(torch.zeros(3), GammaPrior(upper=7.0)) == 7.0

@@ -1,11 +1,11 @@
-"""Training controls: settings, Train/Pause/Resume/Stop and the lambda slider."""
+"""Training controls: settings, Train/Pause/Resume/Stop, the lambda slider and its auto (EM) switch."""
 from __future__ import annotations
 
 import math
 
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QSpinBox,
-                             QToolButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSlider,
+                             QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.trainer import TrainConfig
 
@@ -51,10 +51,14 @@ class TrainingPanel(QWidget):
         self.lambda_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=SLIDER_TICKS)
         self.lambda_box = QDoubleSpinBox(decimals=3, minimum=LAMBDA_RANGE[0], maximum=LAMBDA_RANGE[1])
         self.lambda_box.setKeyboardTracking(False)
+        self.lambda_auto = QCheckBox("auto")
+        self.lambda_auto.setToolTip("Learn λ by EM while training (Gamma prior around the noise-based λ); "
+                                    "the box shows the value it chooses. Setting λ by hand turns it off.")
         lam_row = QHBoxLayout()
         lam_row.addWidget(QLabel("λ"))
         lam_row.addWidget(self.lambda_slider, 1)
         lam_row.addWidget(self.lambda_box)
+        lam_row.addWidget(self.lambda_auto)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(self.buttons)
@@ -65,6 +69,8 @@ class TrainingPanel(QWidget):
         self.lambda_slider.valueChanged.connect(self._on_slider)
         self.lambda_box.valueChanged.connect(self._on_box)
         controller.lambdaChanged.connect(self.show_lambda)
+        self.lambda_auto.toggled.connect(controller.set_lambda_auto)
+        controller.lambdaAutoChanged.connect(self.show_lambda_auto)
         self._set_lambda_enabled(False)
         controller.filtersChanged.connect(lambda _: self._set_lambda_enabled(True))
         controller.recordingChanged.connect(lambda _: self._set_lambda_enabled(False))
@@ -101,6 +107,11 @@ class TrainingPanel(QWidget):
             widget.blockSignals(True)
             widget.setValue(shown)
             widget.blockSignals(False)
+
+    def show_lambda_auto(self, enabled: bool) -> None:
+        self.lambda_auto.blockSignals(True)
+        self.lambda_auto.setChecked(enabled)
+        self.lambda_auto.blockSignals(False)
 
     def _on_slider(self, tick: int) -> None:
         self.lambda_box.blockSignals(True)
