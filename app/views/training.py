@@ -103,6 +103,8 @@ class TrainingPanel(QWidget):
         self.lambda_box.setEnabled(enabled)
 
     def show_lambda(self, value: float) -> None:
+        if self._lambda_timer.isActive():
+            return  # the user's edit, about to be sent, wins over a training snapshot's value
         for widget, shown in ((self.lambda_slider, lambda_to_tick(value)), (self.lambda_box, value)):
             widget.blockSignals(True)
             widget.setValue(shown)
