@@ -1,7 +1,7 @@
-"""Sorted sessions whose spikes are a population with planted firing sequences (engine.motifs.simulate_population)."""
+"""Sorted sessions whose spikes are a population with planted firing sequences (engine.motif_simulation)."""
 import numpy as np
 
-from engine.motifs import simulate_population
+from engine.motif_simulation import simulate_population
 from engine.session import Session, save_session
 
 RAW_ARGS = {"n_channels": 1, "dtype": "int16"}
