@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from engine.activations import SoftThreshold
+from engine.correlation import convolve_full, correlate, decoder_weight, toeplitz
 from engine.model import ConvSparseAutoencoder
 
 
@@ -65,10 +66,15 @@ class FamilyAutoencoder(ConvSparseAutoencoder):
 
     def _iterate(self, y, x, n_steps, prox):
         step = 1.0 / (self.lipschitz * self.likelihood.curvature(y))
+        # The filters are fixed during an encode: their block-Toeplitz matrices are built once, not per step.
+        correlation_matrix = toeplitz(self.weight)
+        decoder_matrix = toeplitz(decoder_weight(self.weight))
+        bias = self.bias[:, None]
         z = x
         t = 1.0
         for _ in range(n_steps):
-            gradient = self.correlate(self.likelihood.residual(y, self.predictor(z)))
+            eta = convolve_full(z, self.weight, decoder_matrix) + bias
+            gradient = correlate(self.likelihood.residual(y, eta), self.weight, correlation_matrix)
             x_next = prox(z + step * gradient, step)
             t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
             z = x_next + ((t - 1.0) / t_next) * (x_next - x)
