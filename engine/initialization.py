@@ -17,6 +17,11 @@ from engine.metrics import best_shift
 from engine.noise import noise_std
 
 
+MIN_CLUSTERS = 16
+CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
+MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
+
+
 @dataclass
 class InitialFilters:
     filters: np.ndarray  # (units, channels, taps), unit norm
@@ -52,16 +57,28 @@ def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
+def template_distance(a: np.ndarray, b: np.ndarray, corr: float) -> float:
+    """||a − b|| at the best shift, relative to the larger template.
+
+    Shape and amplitude both count: two neurons with similar waveforms but
+    amplitudes a factor of three apart (one near the electrode, one farther)
+    stay apart, while clusters k-means cut out of one unit's amplitude
+    spread merge.
+    """
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(np.sqrt(max(0.0, na * na + nb * nb - 2.0 * max(corr, 0.0) * na * nb)) / max(na, nb, 1e-12))
+
+
 def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
                     merge_below: float, max_shift: int, min_size: int = 0) -> tuple[list[np.ndarray], list[int]]:
     """Agglomerate shift-aligned templates.
 
-    The cost of merging two clusters is their filter error squared times the
-    smaller cluster's size, so small clusters (overlaps, noise, one unit's
+    The cost of merging two clusters is their distance (``template_distance``)
+    squared times the smaller cluster's size, so small clusters (overlaps, noise, one unit's
     outliers) are absorbed before two large ones are ever joined. Merging
     stops at ``n_units`` clusters or, when that is None, once the cheapest
-    merge would join two clusters of at least ``min_size`` spikes whose filter
-    error exceeds ``merge_below``.
+    merge would join two clusters of at least ``min_size`` spikes whose
+    distance exceeds ``merge_below``.
     """
     templates, sizes = list(templates), list(sizes)
     while len(templates) > (n_units or 1):
@@ -69,7 +86,7 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
         for i in range(len(templates)):
             for j in range(i + 1, len(templates)):
                 corr, shift = best_shift(templates[i], templates[j], max_shift)
-                error = np.sqrt(max(0.0, 1.0 - max(corr, 0.0) ** 2))
+                error = template_distance(templates[i], templates[j], corr)
                 cost = error ** 2 * min(sizes[i], sizes[j])
                 if cost < best[0]:
                     best = (cost, error, i, j, shift)
@@ -86,8 +103,8 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
-                    threshold: float = 5.0, trough_fraction: float = 0.3, max_units: int = 16,
-                    n_components: int = 6, max_snippets: int = 20000, merge_below: float = 0.3,
+                    threshold: float = 5.0, trough_fraction: float = 0.3, max_units: int | None = None,
+                    n_components: int | None = None, max_snippets: int = 20000, merge_below: float = 0.3,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
     """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
     sigma = noise_std(traces)
@@ -102,8 +119,10 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
         raise ValueError(f"only {len(snippets)} threshold crossings above {threshold:g} sigma: "
                          "too few spikes to learn from (lower the threshold or use more data)")
     flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1)
+    n_components = n_components or min(MAX_COMPONENTS, max(6, 3 * traces.shape[1]))
     n_comp = min(n_components, flat.shape[1], len(flat))
     features = PCA(n_comp, random_state=seed).fit_transform(flat)
+    max_units = max_units or max(MIN_CLUSTERS, CLUSTERS_PER_CHANNEL * traces.shape[1])
     n_clusters = n_units or min(len(snippets) // 5, max_units)
     labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
     counts = np.bincount(labels, minlength=n_clusters)

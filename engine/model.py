@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.active_set import SparseCodes, encode_active_set
 from engine.correlation import convolve_full, correlate, decoder_weight, toeplitz
 
 POWER_ITERATION_FFT = 1024
@@ -39,6 +40,8 @@ class ConvSparseAutoencoder(nn.Module):
         self.peak_distance = int(peak_distance)
         self.support_fraction = float(support_fraction)
         self.reweight_passes = max(1, int(reweight_passes))
+        self.reweight_scale = REWEIGHT_SCALE
+        self.min_amplitudes: np.ndarray | None = None  # per unit, see engine.amplitude_floor
         self._power_vector: torch.Tensor | None = None
         self.normalize_filters()
         self.lipschitz = self.estimate_lipschitz()
@@ -136,10 +139,15 @@ class ConvSparseAutoencoder(nn.Module):
         for index in range(self.reweight_passes):
             codes = self._fista(y, codes, steps_per_pass, threshold, None)
             if index + 1 < self.reweight_passes:
-                threshold = (lam / self.lipschitz) / (1.0 + codes / (REWEIGHT_SCALE * lam))
+                threshold = (lam / self.lipschitz) / (1.0 + codes / (self.reweight_scale * lam))
         if debias_steps:
             codes = self._fista(y, codes, debias_steps, 0.0, self.spike_support(codes, lam))
         return codes
+
+    def encode_sparse(self, y: torch.Tensor, lam: float | None = None, neighbours: bool = True) -> SparseCodes:
+        """The same objective as ``encode`` solved on candidate spike positions only
+        (engine.active_set): the nonzero codes, several times faster; not differentiable."""
+        return encode_active_set(self, y, lam, neighbours)
 
     def spike_support(self, codes: torch.Tensor, lam: float | None = None) -> torch.Tensor:
         """Mask of codes that are local maxima of their unit and above ``support_fraction * lambda``."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.signal import find_peaks
 
+from engine.active_set import ActiveSetEncoder, merge_spikes
 from engine.model import ConvSparseAutoencoder
 from engine.recording import Recording
 
@@ -43,35 +43,32 @@ def trough_offsets(filters: np.ndarray) -> np.ndarray:
     return np.array([np.abs(f[c]).argmax() for f, c in zip(filters, best_channel)], dtype=np.int64)
 
 
-def pick_spikes(codes: np.ndarray, thresholds: np.ndarray, min_distance: int):
-    """Local maxima of each unit's code above its threshold: (code index, unit, amplitude)."""
-    idx, unit, amp = [], [], []
-    for c in range(codes.shape[0]):
-        peaks, props = find_peaks(codes[c], height=thresholds[c], distance=max(1, min_distance))
-        idx.append(peaks)
-        unit.append(np.full(len(peaks), c, dtype=np.int64))
-        amp.append(props["peak_heights"].astype(np.float32))
-    return np.concatenate(idx), np.concatenate(unit), np.concatenate(amp)
-
-
 DETECT_FRACTION = 0.5
 
 
-def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FRACTION) -> np.ndarray:
-    """Code height a spike must reach: ``fraction`` of lambda, for every unit.
+def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FRACTION,
+                       floors: bool = True) -> np.ndarray:
+    """Code height a spike must reach: ``fraction`` of lambda, and each unit's amplitude floor.
 
     Pure noise gives (almost) no code above lambda's scale, a spike of a unit
     gives a code of about its amplitude times the filter norm minus lambda.
+    The floors (engine.amplitude_floor) drop codes far below the unit's
+    typical amplitude.
     """
-    return np.full(model.n_units, fraction * model.lam, dtype=np.float32)
+    thresholds = np.full(model.n_units, fraction * model.lam, dtype=np.float32)
+    if floors and model.min_amplitudes is not None:
+        thresholds = np.maximum(thresholds, model.min_amplitudes)
+    return thresholds
 
 
-@torch.no_grad()
-def encode_window(model: ConvSparseAutoencoder, traces: np.ndarray, device=None) -> np.ndarray:
-    """Codes (units, samples - taps + 1) of a (samples, channels) window."""
-    device = device or model.weight.device
-    y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(device)
-    return model.encode(y)[0].cpu().numpy()
+def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: np.ndarray,
+                 encoder: ActiveSetEncoder | None = None):
+    """(code index, unit, amplitude) of the spikes above their unit's threshold in a (samples, channels) window."""
+    y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(model.weight.device)
+    encoder = encoder or ActiveSetEncoder(model, y.shape[-1])
+    spikes = merge_spikes(encoder.encode(y), model.peak_distance)
+    keep = spikes.value > thresholds[spikes.unit]
+    return spikes.position[keep], spikes.unit[keep], spikes.value[keep]
 
 
 def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
@@ -86,15 +83,14 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
     margin = 4 * taps if margin is None else margin
     thresholds = default_thresholds(model) if thresholds is None else np.broadcast_to(
         np.asarray(thresholds, dtype=np.float32), (model.n_units,))
-    min_distance = max(1, int(round(REFRACTORY_MS * recording.sampling_rate / 1000.0)))
     offsets = trough_offsets(model.filters())
+    encoder = ActiveSetEncoder(model, min(recording.n_samples, chunk + 2 * margin + taps - 1))
     times, units, amps = [], [], []
     for lo in range(start, max(start, n_codes_end), chunk):
         hi = min(lo + chunk, n_codes_end)
         read_lo = max(0, lo - margin)
         read_hi = min(recording.n_samples, hi + margin + taps - 1)
-        codes = encode_window(model, recording.traces(read_lo, read_hi))
-        idx, unit, amp = pick_spikes(codes, thresholds, min_distance)
+        idx, unit, amp = chunk_spikes(model, recording.traces(read_lo, read_hi), thresholds, encoder)
         idx = idx + read_lo
         keep = (idx >= lo) & (idx < hi)
         times.append(idx[keep] + offsets[unit[keep]])

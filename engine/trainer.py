@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from engine.active_set import drop_below, merge_spikes
+from engine.amplitude_floor import RunningFloors, calibrate_floors
 from engine.device import resolve_device
 from engine.em_lambda import OnlineLambdaEM
 from engine.filter_update import LeastSquaresFilterUpdate
@@ -61,6 +63,7 @@ class Snapshot:
     filters: np.ndarray  # numpy copy, (units, channels, taps)
     filter_error: list[float] | None = None  # per true unit, when ground truth is known
     finished: bool = False
+    min_amplitudes: np.ndarray | None = None  # per unit, once training has finished (engine.amplitude_floor)
 
 
 @dataclass
@@ -173,6 +176,7 @@ class Trainer:
             self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         elif cfg.update == "lstsq":
             self._lstsq = LeastSquaresFilterUpdate()
+            self._floors = RunningFloors(self.model.n_units)
         else:
             raise ValueError(f"unknown filter update '{cfg.update}' (use lstsq or adam)")
         return self.model
@@ -199,7 +203,11 @@ class Trainer:
             self._optimizer.step()
         else:
             with torch.no_grad():
-                codes = model.encode(y)
+                found = model.encode_sparse(y, neighbours=False)
+                spikes = merge_spikes(found, model.peak_distance)
+                model.min_amplitudes = self._floors.update(spikes.value, spikes.unit)
+                kept = drop_below(found, model.min_amplitudes, model.peak_distance)
+                codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
                 loss = torch.mean((y - model.decode(codes)) ** 2)
                 model.weight.copy_(self._lstsq(model.weight, y, codes))
         if self.lambda_auto:
@@ -222,6 +230,11 @@ class Trainer:
         progress = min(1.0, step / max(1, cfg.max_steps))
         return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
 
+    def calibrate_floors(self) -> None:
+        """Each unit's amplitude floor from the codes of the training data (engine.amplitude_floor)."""
+        traces = self._buffer.T.cpu().numpy()
+        self.model.min_amplitudes = calibrate_floors(self.model, traces, self.recording.sampling_rate)
+
     def filter_errors(self) -> list[float] | None:
         truth = self.recording.ground_truth
         if truth is None:
@@ -233,7 +246,8 @@ class Trainer:
         errors = self.filter_errors()
         h = self.history
         h.filter_error.append(errors or [])
-        return Snapshot(self.step, elapsed, loss, snr, self.model.lam, self.model.filters(), errors, finished)
+        return Snapshot(self.step, elapsed, loss, snr, self.model.lam, self.model.filters(), errors, finished,
+                        self.model.min_amplitudes)
 
     def steps(self, max_steps: int | None = None, time_limit: float | None = None):
         """Train, yielding throttled snapshots; returns when done or stopped."""
@@ -264,6 +278,7 @@ class Trainer:
             if elapsed - last_snapshot >= self.snapshot_interval and self.step < final:
                 last_snapshot = elapsed
                 yield self.snapshot(loss, snr, elapsed)
+        self.calibrate_floors()
         yield self.snapshot(loss, snr, time.perf_counter() - start - paused_time, finished=True)
 
     def run(self, callback=None, **kwargs) -> ConvSparseAutoencoder:

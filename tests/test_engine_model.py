@@ -86,18 +86,18 @@ def test_filters_are_projected_to_unit_norm(rng):
     np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
 
 
-def test_reweighting_recovers_overlapping_spikes_the_lasso_confuses(seed_minute):
-    """Two passes find more true spikes than one pass of the same total length."""
+def test_reweighting_sorts_more_accurately_than_the_plain_lasso(seed_minute):
+    """A second, reweighted pass removes the lasso's spurious codes where spikes overlap."""
     from engine.metrics import compare_spike_trains
     from engine.noise import noise_std, universal_lambda
     from engine.sorting import sort_recording
 
     truth = seed_minute.ground_truth
     lam = 1.3 * universal_lambda(float(np.median(noise_std(seed_minute.traces()))), 3, 10_000)
-    recalls = []
+    accuracies = []
     for passes in (1, 2):
         model = ConvSparseAutoencoder(truth.waveforms, lam, n_steps=40, reweight_passes=passes)
         result = sort_recording(seed_minute, model)
         scores = compare_spike_trains(truth.spike_times, truth.spike_units, result.times, result.units, 10_000)
-        recalls.append(sum(s.true_positives for s in scores))
-    assert recalls[1] > recalls[0]
+        accuracies.append(np.mean([s.accuracy for s in scores]))
+    assert accuracies[1] > accuracies[0] + 0.003

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine.active_set import ActiveSetEncoder, SparseCodes, merge_spikes
+from engine.amplitude_floor import FLOOR_FRACTION, amplitude_floors
+from engine.model import ConvSparseAutoencoder
+from engine.spectral import SpectralOperator
+
+
+@pytest.mark.parametrize("channels, units, taps, n", [(1, 3, 45, 3000), (4, 5, 90, 1234), (32, 7, 31, 517)])
+def test_spectral_correlation_equals_conv1d(rng, channels, units, taps, n):
+    w = torch.as_tensor(rng.standard_normal((units, channels, taps)), dtype=torch.float64)
+    y = torch.as_tensor(rng.standard_normal((2, channels, n)), dtype=torch.float64)
+    assert torch.allclose(SpectralOperator(w, n).correlate(y), F.conv1d(y, w), atol=1e-9)
+
+
+def test_gradient_from_sparse_codes_equals_the_dense_gram_product(rng):
+    model = ConvSparseAutoencoder(rng.standard_normal((3, 2, 20)), lam=1.0)
+    encoder = ActiveSetEncoder(model, 500)
+    n_codes = 481
+    position = rng.choice(n_codes, 30, replace=False)
+    segment, unit, value = rng.integers(0, 2, 30), rng.integers(0, 3, 30), rng.random(30)
+    dense = SparseCodes(segment, position, unit, value).to_dense(2, 3, n_codes).double()
+    w = model.weight.detach().double()
+    expected = F.conv1d(F.conv_transpose1d(dense, w), w).numpy()
+    np.testing.assert_allclose(encoder._gram_times(segment, position, unit, value, 2, n_codes), expected, atol=1e-6)
+
+
+def test_noiseless_spikes_are_recovered_exactly_even_when_they_overlap(rng):
+    filters = rng.standard_normal((3, 4, 30))
+    model = ConvSparseAutoencoder(filters, lam=0.5, peak_distance=10)
+    w = model.filters()
+    spikes = [(200, 0, 8.0), (600, 1, 5.0), (610, 2, 6.0), (1500, 2, 4.0), (1504, 0, 7.0)]
+    y = np.zeros((4, 2000))
+    for position, unit, amplitude in spikes:
+        y[:, position:position + 30] += amplitude * w[unit]
+    codes = merge_spikes(model.encode_sparse(torch.as_tensor(y, dtype=torch.float32)[None]), 10)
+    found = sorted(zip(codes.position.tolist(), codes.unit.tolist(), codes.value.tolist()))
+    assert [(p, u) for p, u, _ in found] == [(p, u) for p, u, _ in spikes]
+    np.testing.assert_allclose([v for _, _, v in found], [a for _, _, a in spikes], rtol=1e-3)
+
+
+def test_a_spike_between_two_samples_is_one_spike_of_two_adjacent_codes():
+    codes = SparseCodes(np.array([0, 0, 0]), np.array([100, 101, 300]), np.array([1, 1, 1]),
+                        np.array([3.0, 5.0, 2.0], dtype=np.float32))
+    spikes = merge_spikes(codes, distance=10)
+    assert spikes.position.tolist() == [101, 300]
+    np.testing.assert_allclose(spikes.value, [8.0, 2.0])
+
+
+def test_floors_follow_the_units_large_spikes_not_the_many_small_codes(rng):
+    # unit 0: 300 spikes near 600 and 900 small codes of another neuron's residue; unit 1: one clean mode
+    values = np.concatenate([rng.normal(600, 20, 300), rng.uniform(20, 40, 900), rng.normal(100, 10, 400)])
+    units = np.concatenate([np.zeros(1200, int), np.ones(400, int)])
+    floors = amplitude_floors(values, units, 3)
+    assert floors[0] == pytest.approx(FLOOR_FRACTION * 600, rel=0.05)
+    assert floors[1] == pytest.approx(FLOOR_FRACTION * 100, rel=0.05)
+    assert floors[2] == 0.0
