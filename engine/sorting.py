@@ -65,7 +65,7 @@ def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: n
                  encoder: ActiveSetEncoder | None = None):
     """(code index, unit, amplitude) of the spikes above their unit's threshold in a (samples, channels) window."""
     y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(model.weight.device)
-    encoder = encoder or ActiveSetEncoder(model, y.shape[-1])
+    encoder = encoder or ActiveSetEncoder(model)
     spikes = merge_spikes(encoder.encode(y), model.peak_distance)
     keep = spikes.value > thresholds[spikes.unit]
     return spikes.position[keep], spikes.unit[keep], spikes.value[keep]
@@ -84,7 +84,7 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
     thresholds = default_thresholds(model) if thresholds is None else np.broadcast_to(
         np.asarray(thresholds, dtype=np.float32), (model.n_units,))
     offsets = trough_offsets(model.filters())
-    encoder = ActiveSetEncoder(model, min(recording.n_samples, chunk + 2 * margin + taps - 1))
+    encoder = ActiveSetEncoder(model)
     times, units, amps = [], [], []
     for lo in range(start, max(start, n_codes_end), chunk):
         hi = min(lo + chunk, n_codes_end)

@@ -7,34 +7,46 @@ an FFT per channel, channels × units complex products per frequency and an
 inverse FFT per unit, whatever the filter length.
 
 Codes at index m place the filter on samples m .. m + taps − 1, so a
-segment of n samples has n − taps + 1 codes. With an FFT length of at least
-n the circular correlation equals the linear one on every code.
+segment of n samples has n − taps + 1 codes. Long segments are cut into
+overlapping blocks (overlap-save): the circular correlation of a block
+equals the linear one on its first block − taps + 1 codes.
 """
 from __future__ import annotations
 
-import scipy.fft
 import torch
+import torch.nn.functional as F
+
+MIN_BLOCK = 4096
 
 
-def fft_length(n_samples: int) -> int:
-    return scipy.fft.next_fast_len(int(n_samples), real=True)
+def block_length(n_taps: int) -> int:
+    """FFT length: a power of two of at least 8 filters, so overlaps cost at most 1/8 of the work."""
+    return max(MIN_BLOCK, 1 << (8 * n_taps - 1).bit_length())
 
 
 class SpectralOperator:
-    """Hᵀ· for segments of ``n_samples`` samples (any batch size)."""
+    """Hᵀ· for segments of any length (overlap-save in blocks of ``block_length`` samples).
 
-    def __init__(self, weight: torch.Tensor, n_samples: int):
-        self.n_samples = int(n_samples)
+    Fixed-length blocks keep the filters' spectra small and computed once,
+    whatever the length of the chunks correlated with them.
+    """
+
+    def __init__(self, weight: torch.Tensor):
         self.n_taps = weight.shape[-1]
-        self.n_codes = self.n_samples - self.n_taps + 1
-        self.n_fft = fft_length(self.n_samples)
-        self.spectrum = torch.fft.rfft(weight, n=self.n_fft).conj()  # (units, channels, freqs)
+        self.block = block_length(self.n_taps)
+        self.hop = self.block - self.n_taps + 1  # codes per block
+        self.spectrum = torch.fft.rfft(weight, n=self.block).conj()  # (units, channels, freqs)
 
     def correlate(self, y: torch.Tensor) -> torch.Tensor:
         """Hᵀy: (batch, channels, n) -> (batch, units, n − taps + 1)."""
-        spectrum_y = torch.fft.rfft(y, n=self.n_fft)  # (batch, channels, freqs)
+        batch, _, n = y.shape
+        n_codes = n - self.n_taps + 1
+        n_blocks = -(-n_codes // self.hop)
+        y = F.pad(y, (0, (n_blocks - 1) * self.hop + self.block - n))
+        spectrum_y = torch.fft.rfft(y.unfold(2, self.block, self.hop), dim=-1)  # (batch, channels, blocks, freqs)
         # a sum of products per channel: a units x channels matrix product per frequency is slower on a CPU
-        out = self.spectrum[None, :, 0] * spectrum_y[:, None, 0]
+        out = self.spectrum[None, :, 0, None] * spectrum_y[:, None, 0]
         for channel in range(1, spectrum_y.shape[1]):
-            out += self.spectrum[None, :, channel] * spectrum_y[:, None, channel]
-        return torch.fft.irfft(out, n=self.n_fft)[..., :self.n_codes]
+            out += self.spectrum[None, :, channel, None] * spectrum_y[:, None, channel]
+        codes = torch.fft.irfft(out, n=self.block)[..., :self.hop]  # (batch, units, blocks, hop)
+        return codes.reshape(batch, codes.shape[1], n_blocks * self.hop)[..., :n_codes]

@@ -26,6 +26,7 @@ from engine.noise import universal_lambda
 from engine.recording import Recording
 from engine.sorting import REFRACTORY_MS
 
+SETTLED_STEPS = 3
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
 
 
@@ -40,6 +41,7 @@ class TrainConfig:
     batch_size: int = 32
     segment_ms: float = 300.0
     max_steps: int = 30
+    tolerance: float = 0.0  # stop once no filter moves by more than this (unit-norm distance) for SETTLED_STEPS steps
     lam: float | None = None  # None: universal threshold from the noise level
     lam_scale: float = 1.3
     lam_auto: bool = False  # learn lambda by EM while training, prior around the noise-based lambda
@@ -230,6 +232,10 @@ class Trainer:
         progress = min(1.0, step / max(1, cfg.max_steps))
         return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
 
+    def _filter_change(self, before: torch.Tensor) -> float:
+        """Largest distance any (unit-norm) filter moved in the last step."""
+        return float((self.model.weight.detach() - before).flatten(1).norm(dim=1).max())
+
     def calibrate_floors(self) -> None:
         """Each unit's amplitude floor from the codes of the training data (engine.amplitude_floor)."""
         traces = self._buffer.T.cpu().numpy()
@@ -259,13 +265,16 @@ class Trainer:
         last_snapshot = -np.inf
         loss = snr = float("nan")
         final = self.step + max_steps
+        settled = 0  # consecutive steps that moved no filter by more than the tolerance
         while self.step < final and not self._stop.is_set():
             if not self._run.is_set():
                 t0 = time.perf_counter()
                 self._run.wait()
                 paused_time += time.perf_counter() - t0
                 continue
+            before = self.model.weight.detach().clone()
             loss, snr = self.train_step()
+            settled = settled + 1 if self._filter_change(before) < self.config.tolerance else 0
             elapsed = time.perf_counter() - start - paused_time
             h = self.history
             h.step.append(self.step)
@@ -273,7 +282,7 @@ class Trainer:
             h.loss.append(loss)
             h.snr_db.append(snr)
             h.lam.append(self.model.lam)
-            if time_limit is not None and elapsed >= time_limit:
+            if (time_limit is not None and elapsed >= time_limit) or settled >= SETTLED_STEPS:
                 break
             if elapsed - last_snapshot >= self.snapshot_interval and self.step < final:
                 last_snapshot = elapsed
