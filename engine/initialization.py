@@ -20,6 +20,7 @@ from engine.noise import noise_std
 MIN_CLUSTERS = 16
 CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
+KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
 @dataclass
@@ -104,7 +105,7 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
                     threshold: float = 5.0, trough_fraction: float = 0.3, max_units: int | None = None,
-                    n_components: int | None = None, max_snippets: int = 20000, merge_below: float = 0.3,
+                    n_components: int | None = None, max_snippets: int = 10000, merge_below: float = 0.3,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
     """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
     sigma = noise_std(traces)
@@ -124,7 +125,7 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     features = PCA(n_comp, random_state=seed).fit_transform(flat)
     max_units = max_units or max(MIN_CLUSTERS, CLUSTERS_PER_CHANNEL * traces.shape[1])
     n_clusters = n_units or min(len(snippets) // 5, max_units)
-    labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
+    labels = KMeans(n_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(features)
     counts = np.bincount(labels, minlength=n_clusters)
     templates = [np.median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
                  for k in range(n_clusters)]

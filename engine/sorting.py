@@ -6,6 +6,8 @@ is bounded by the chunk size whatever the recording's length.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,7 @@ from engine.active_set import ActiveSetEncoder, merge_spikes
 from engine.model import ConvSparseAutoencoder
 from engine.recording import Recording
 
+MAX_WORKERS = 8  # threads sorting chunks at once
 CHUNK_VALUES = 1 << 22  # samples x (channels + units) per chunk: bounds memory
 REFRACTORY_MS = 1.0
 
@@ -85,19 +88,26 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
         np.asarray(thresholds, dtype=np.float32), (model.n_units,))
     offsets = trough_offsets(model.filters())
     encoder = ActiveSetEncoder(model)
-    times, units, amps = [], [], []
-    for lo in range(start, max(start, n_codes_end), chunk):
+
+    def sort_chunk(lo: int):
         hi = min(lo + chunk, n_codes_end)
         read_lo = max(0, lo - margin)
         read_hi = min(recording.n_samples, hi + margin + taps - 1)
         idx, unit, amp = chunk_spikes(model, recording.traces(read_lo, read_hi), thresholds, encoder)
         idx = idx + read_lo
         keep = (idx >= lo) & (idx < hi)
-        times.append(idx[keep] + offsets[unit[keep]])
-        units.append(unit[keep])
-        amps.append(amp[keep])
-        if progress is not None:
-            progress(hi - lo)
+        return idx[keep] + offsets[unit[keep]], unit[keep], amp[keep], hi - lo
+
+    times, units, amps = [], [], []
+    # chunks are independent; torch, numpy and the sparse solver release the GIL for most of their work
+    with ThreadPoolExecutor(max(1, min(MAX_WORKERS, os.cpu_count() or 1))) as pool:
+        for chunk_times, chunk_units, chunk_amps, n in pool.map(sort_chunk, range(start, max(start, n_codes_end),
+                                                                                    chunk)):
+            times.append(chunk_times)
+            units.append(chunk_units)
+            amps.append(chunk_amps)
+            if progress is not None:
+                progress(n)
     if not times:
         empty = np.zeros(0, dtype=np.int64)
         return SortResult(empty, empty, np.zeros(0, np.float32), recording.sampling_rate, model.n_units)

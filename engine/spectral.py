@@ -44,9 +44,11 @@ class SpectralOperator:
         n_blocks = -(-n_codes // self.hop)
         y = F.pad(y, (0, (n_blocks - 1) * self.hop + self.block - n))
         spectrum_y = torch.fft.rfft(y.unfold(2, self.block, self.hop), dim=-1)  # (batch, channels, blocks, freqs)
-        # a sum of products per channel: a units x channels matrix product per frequency is slower on a CPU
-        out = self.spectrum[None, :, 0, None] * spectrum_y[:, None, 0]
-        for channel in range(1, spectrum_y.shape[1]):
-            out += self.spectrum[None, :, channel, None] * spectrum_y[:, None, channel]
+        # a sum of products per channel, in place: on a CPU a units x channels matrix product per
+        # frequency is 10x slower, and out-of-place products 3x
+        out = torch.zeros(batch, self.spectrum.shape[0], *spectrum_y.shape[2:], dtype=spectrum_y.dtype,
+                          device=y.device)
+        for channel in range(spectrum_y.shape[1]):
+            out.addcmul_(self.spectrum[None, :, channel, None], spectrum_y[:, None, channel])
         codes = torch.fft.irfft(out, n=self.block)[..., :self.hop]  # (batch, units, blocks, hop)
         return codes.reshape(batch, codes.shape[1], n_blocks * self.hop)[..., :n_codes]

@@ -28,6 +28,7 @@ from engine.sorting import REFRACTORY_MS
 
 SETTLED_STEPS = 3
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
+MAX_BUFFER_SECONDS = 120.0  # in 32 stretches spread over the recording: variety enough for the batches
 
 
 @dataclass
@@ -146,7 +147,8 @@ class Trainer:
     def _training_window(self) -> np.ndarray:
         """Training data: the whole recording if it fits, else evenly spaced stretches."""
         rec = self.recording
-        budget = max(self.segment * 64, MAX_BUFFER_SAMPLES // rec.n_channels)
+        budget = max(self.segment * 64, min(MAX_BUFFER_SAMPLES // rec.n_channels,
+                                            int(MAX_BUFFER_SECONDS * rec.sampling_rate)))
         if rec.n_samples <= budget:
             return rec.traces(0, rec.n_samples)
         n_pieces = 32
