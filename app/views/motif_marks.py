@@ -13,9 +13,9 @@ import numpy as np
 import pyqtgraph as pg
 
 from app.colors import motif_color
+from app.views.raster import tick_row
 
 BAND_ALPHA = 50
-TICK_HALF_HEIGHT = 0.4
 LABEL_HEIGHT_PX = 14  # a row label needs about this much room on the axis
 SUPPORT_FRACTION = 0.1  # lags whose strongest entry is below this fraction of the motif's peak are not drawn
 
@@ -66,10 +66,8 @@ class MotifMarks:
             color = motif_color(index)
             first, stop = motif_span(motif)
             starts = (result.occurrences[index] + first) * bin_s
-            row = pg.PlotCurveItem(np.repeat(starts + 0.5 * (stop - first) * bin_s, 2),
-                                   np.tile([n_units + index - TICK_HALF_HEIGHT, n_units + index + TICK_HALF_HEIGHT],
-                                           len(starts)),
-                                   connect="pairs", pen=pg.mkPen(color, width=2))
+            row = tick_row(starts + 0.5 * (stop - first) * bin_s, n_units + index)
+            row.setPen(pg.mkPen(color, width=2))
             color.setAlpha(BAND_ALPHA)
             band = pg.BarGraphItem(x0=starts, width=(stop - first) * bin_s, y0=-0.5, height=n_units, brush=color,
                                    pen=pg.mkPen(None))

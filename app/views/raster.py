@@ -8,6 +8,13 @@ from PyQt6.QtWidgets import QVBoxLayout, QWidget
 from app.colors import unit_color
 
 CLICK_TOLERANCE_PX = 6
+TICK_HALF_HEIGHT = 0.4
+
+
+def tick_row(seconds: np.ndarray, row: float) -> pg.PlotCurveItem:
+    """One vertical tick per time, centred on a row of the raster."""
+    y = np.tile([row - TICK_HALF_HEIGHT, row + TICK_HALF_HEIGHT], len(seconds))
+    return pg.PlotCurveItem(np.repeat(seconds, 2), y, connect="pairs")
 
 
 class RasterView(QWidget):
@@ -40,9 +47,7 @@ class RasterView(QWidget):
             return
         for unit in range(spikes.n_units):
             seconds = spikes.unit_times(unit) / spikes.sampling_rate
-            x = np.repeat(seconds, 2)
-            y = np.tile([unit - 0.4, unit + 0.4], len(seconds))
-            row = pg.PlotCurveItem(x, y, connect="pairs")
+            row = tick_row(seconds, unit)
             self.plot.addItem(row)
             self._rows.append(row)
             self.spike_counts.append(len(seconds))
