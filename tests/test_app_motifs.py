@@ -1,4 +1,4 @@
-"""The Motifs dock on a sorted session with two planted sequences: heat maps, raster marks, one run at a time, errors."""
+"""The Motifs dock on a sorted session with two planted sequences: heat maps, raster marks, one run, errors."""
 import numpy as np
 import pytest
 
