@@ -176,18 +176,27 @@ class ActiveSetEncoder:
         problem = ActiveSetProblem(self.table, self.interacts, n_codes)
         with torch.no_grad():
             correlation = self.operator.correlate(y).cpu().numpy()
-        level = self.candidate_levels(lam)
-        distance = CANDIDATE_DISTANCE
-        segment, position, unit = self._with_neighbours(*_candidates(correlation, level, distance),
-                                                         n_codes)
+        candidates = _candidates(correlation, self.candidate_levels(lam), CANDIDATE_DISTANCE)
+        segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
+        if self.neighbours:
+            # the codes found, with the samples either side of each, solved again: a spike that falls
+            # between two samples is fitted by two adjacent codes
+            found = x > 0
+            candidates = _with_neighbours(segment[found], position[found], unit[found], n_codes)
+            segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
+        keep = x > 0
+        return SparseCodes(segment[keep], position[keep], unit[keep], x[keep].astype(np.float32))
+
+    def _solve(self, problem: ActiveSetProblem, correlation: np.ndarray, segment, position, unit, lam: float):
+        """The lasso over these candidates: (segment, position, unit, value), sorted in time."""
         key = segment * problem.stride + position
         order = np.argsort(key, kind="stable")
         segment, position, unit, key = segment[order], position[order], unit[order], key[order]
         b = correlation[segment, unit, position].astype(np.float64)
+        model = self.model
         x = solve_lasso(problem.gram(key, unit), b, lam, model.reweight_scale, model.lipschitz,
                         model.reweight_passes)
-        keep = x > 0
-        return SparseCodes(segment[keep], position[keep], unit[keep], x[keep].astype(np.float32))
+        return segment, position, unit, x
 
     def candidate_levels(self, lam: float) -> np.ndarray:
         """Correlation a unit's candidate must reach: a fraction of lambda and of the unit's amplitude floor.
@@ -200,20 +209,6 @@ class ActiveSetEncoder:
         if self.model.min_amplitudes is not None:
             levels = np.maximum(levels, CANDIDATE_FRACTION * self.model.min_amplitudes)
         return levels
-
-    def _with_neighbours(self, segment, position, unit, n_codes):
-        """Candidates plus both neighbours of each: a spike between two samples is fitted by two adjacent codes.
-
-        Sorting only: in training, the split between two nearly parallel
-        codes is arbitrary and the least-squares filters come out smoothed.
-        """
-        if not self.neighbours:
-            return segment, position, unit
-        position = np.concatenate([position - 1, position, position + 1])
-        segment, unit = np.tile(segment, 3), np.tile(unit, 3)
-        inside = (position >= 0) & (position < n_codes)
-        keys = np.unique(np.stack([segment[inside], unit[inside], position[inside]]), axis=1)
-        return keys[0], keys[2], keys[1]
 
 
 def encode_active_set(model, y: torch.Tensor, lam: float | None = None, neighbours: bool = True) -> SparseCodes:
@@ -231,6 +226,15 @@ def _candidates(correlation: np.ndarray, level: np.ndarray, distance: int):
             units.append(np.full(len(peaks), u))
     return (np.concatenate(segments).astype(np.int64), np.concatenate(positions).astype(np.int64),
             np.concatenate(units).astype(np.int64))
+
+
+def _with_neighbours(segment, position, unit, n_codes):
+    """These codes and the samples either side of each, without repeats."""
+    position = np.concatenate([position - 1, position, position + 1])
+    segment, unit = np.tile(segment, 3), np.tile(unit, 3)
+    inside = (position >= 0) & (position < n_codes)
+    keys = np.unique(np.stack([segment[inside], unit[inside], position[inside]]), axis=1)
+    return keys[0], keys[2], keys[1]
 
 
 def spike_groups(codes: SparseCodes, distance: int) -> np.ndarray:

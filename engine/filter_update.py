@@ -20,6 +20,7 @@ class LeastSquaresFilterUpdate:
         self.ridge = ridge
         self._gram: torch.Tensor | None = None
         self._cross: torch.Tensor | None = None
+        self.residual = float("nan")  # ||y − Hx||² of the last batch, with the filters it came with
 
     @staticmethod
     def _design(codes: torch.Tensor, n_samples: int, n_taps: int) -> sparse.csr_matrix:
@@ -46,12 +47,14 @@ class LeastSquaresFilterUpdate:
         target = y.double().permute(0, 2, 1).reshape(-1, channels).cpu().numpy()
         gram = torch.from_numpy((design.T @ design).toarray()).to(weight.device)
         cross = torch.from_numpy(np.asarray(design.T @ target)).to(weight.device)
+        current = weight.double().permute(0, 2, 1).reshape(units * taps, channels)
+        # from the normal equations, without decoding the batch: |Y − DW|² = |Y|² − 2<W, DᵀY> + <W, DᵀD W>
+        self.residual = float((target ** 2).sum() - 2 * (current * cross).sum() + (current * (gram @ current)).sum())
         if self._gram is None:
             self._gram, self._cross = gram, cross
         else:
             self._gram = self.forget * self._gram + gram
             self._cross = self.forget * self._cross + cross
-        current = weight.double().permute(0, 2, 1).reshape(units * taps, channels)
         eps = self.ridge * torch.diagonal(self._gram).mean().clamp_min(1e-12)
         system = self._gram + eps * torch.eye(units * taps, dtype=torch.float64, device=weight.device)
         solution = torch.linalg.solve(system, self._cross + eps * current)

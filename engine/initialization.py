@@ -20,6 +20,7 @@ from engine.noise import noise_std
 MIN_CLUSTERS = 16
 CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
+NOISE_SAMPLES = 500_000  # the noise level from an evenly strided subsample: the median is slow on probes
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
@@ -82,25 +83,29 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
     distance exceeds ``merge_below``.
     """
     templates, sizes = list(templates), list(sizes)
-    while len(templates) > (n_units or 1):
-        best = (np.inf, np.inf, 0, 0, 0)
-        for i in range(len(templates)):
-            for j in range(i + 1, len(templates)):
-                corr, shift = best_shift(templates[i], templates[j], max_shift)
-                error = template_distance(templates[i], templates[j], corr)
-                cost = error ** 2 * min(sizes[i], sizes[j])
-                if cost < best[0]:
-                    best = (cost, error, i, j, shift)
-        _, error, i, j, shift = best
+
+    def pair(i: int, j: int) -> tuple[float, int]:
+        corr, shift = best_shift(templates[i], templates[j], max_shift)
+        return template_distance(templates[i], templates[j], corr), shift
+
+    # distances are kept between merges: only the merged cluster's row changes
+    distance = {(i, j): pair(i, j) for i in range(len(templates)) for j in range(i + 1, len(templates))}
+    alive = list(range(len(templates)))
+    while len(alive) > (n_units or 1):
+        (i, j), (error, shift) = min(distance.items(),
+                                     key=lambda item: item[1][0] ** 2 * min(sizes[item[0][0]], sizes[item[0][1]]))
         if n_units is None and error > merge_below and min(sizes[i], sizes[j]) >= min_size:
             break
-        if sizes[j] > sizes[i]:
-            i, j, shift = j, i, -shift
-        total = sizes[i] + sizes[j]
-        templates[i] = (sizes[i] * templates[i] + sizes[j] * _shifted(templates[j], shift)) / total
-        sizes[i] = total
-        del templates[j], sizes[j]
-    return templates, sizes
+        keep, gone, shift = (i, j, shift) if sizes[i] >= sizes[j] else (j, i, -shift)
+        total = sizes[keep] + sizes[gone]
+        templates[keep] = (sizes[keep] * templates[keep] + sizes[gone] * _shifted(templates[gone], shift)) / total
+        sizes[keep] = total
+        alive.remove(gone)
+        distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
+        for other in alive:
+            if other != keep:
+                distance[(min(keep, other), max(keep, other))] = pair(min(keep, other), max(keep, other))
+    return [templates[k] for k in alive], [sizes[k] for k in alive]
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
@@ -108,7 +113,7 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
                     n_components: int | None = None, max_snippets: int = 10000, merge_below: float = 0.3,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
     """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
-    sigma = noise_std(traces)
+    sigma = noise_std(traces[::max(1, len(traces) // NOISE_SAMPLES)])
     pre = int(round(trough_fraction * n_taps))
     peaks = detect_crossings(traces, sigma, threshold, min_distance=max(1, n_taps // 3))
     snippets = extract_snippets(traces, peaks, n_taps, pre)

@@ -23,12 +23,11 @@ def best_shift(h: np.ndarray, g: np.ndarray, max_shift: int) -> tuple[float, int
     norm = np.linalg.norm(h) * np.linalg.norm(g)
     if norm == 0:
         return 0.0, 0
-    best, best_s = 0.0, 0
-    for s in range(-max_shift, max_shift + 1):
-        value = np.sum(h[:, s:] * g[:, :taps - s]) if s >= 0 else np.sum(h[:, :taps + s] * g[:, -s:])
-        if abs(value) > abs(best):
-            best, best_s = value, s
-    return float(np.clip(best / norm, -1.0, 1.0)), best_s
+    padded = np.pad(h, ((0, 0), (max_shift, max_shift)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, taps, axis=1)  # [c, j] = h shifted by j - max_shift
+    values = np.einsum("cjt,ct->j", windows, g)
+    j = int(np.argmax(np.abs(values)))
+    return float(np.clip(values[j] / norm, -1.0, 1.0)), j - max_shift
 
 
 def filter_error(h: np.ndarray, g: np.ndarray, max_shift: int | None = None) -> float:

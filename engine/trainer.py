@@ -212,8 +212,8 @@ class Trainer:
                 model.min_amplitudes = self._floors.update(spikes.value, spikes.unit)
                 kept = drop_below(found, model.min_amplitudes, model.peak_distance)
                 codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
-                loss = torch.mean((y - model.decode(codes)) ** 2)
                 model.weight.copy_(self._lstsq(model.weight, y, codes))
+                loss = torch.tensor(self._lstsq.residual / y.numel())
         if self.lambda_auto:
             model.lam = self.lambda_em.update(codes)
         model.normalize_filters()

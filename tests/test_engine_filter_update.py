@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -24,3 +25,13 @@ def test_a_unit_without_spikes_keeps_its_filter():
     new = LeastSquaresFilterUpdate()(start, y, codes)
     assert torch.allclose(new[1], start[1], atol=1e-6)
     assert torch.allclose(new[0], filters[0], atol=1e-2)
+
+
+def test_update_reports_the_batch_residual_of_the_filters_it_was_given(rng):
+    filters = torch.as_tensor(rng.standard_normal((2, 3, 7)))
+    codes = torch.zeros(2, 2, 94, dtype=torch.float64)
+    codes[0, 0, 10], codes[1, 1, 40], codes[1, 0, 70] = 3.0, 2.0, 1.5
+    y = F.conv_transpose1d(codes, filters) + 0.1 * torch.as_tensor(rng.standard_normal((2, 3, 100)))
+    update = LeastSquaresFilterUpdate()
+    update(filters, y, codes)
+    assert update.residual == pytest.approx(torch.sum((y - F.conv_transpose1d(codes, filters)) ** 2).item(), rel=1e-9)
