@@ -20,7 +20,7 @@ from engine.noise import noise_std
 MIN_CLUSTERS = 16
 CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
-NOISE_SAMPLES = 500_000  # the noise level from an evenly strided subsample: the median is slow on probes
+NOISE_SAMPLES = 100_000  # the noise level from an evenly strided subsample: the median is slow on probes
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
