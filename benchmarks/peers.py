@@ -55,7 +55,9 @@ def generate(name: str, minutes: float, folder: str, seed: int):
     recording, truth = sc.generate_ground_truth_recording(
         durations=[minutes * 60.0], sampling_frequency=30_000.0, num_channels=channels, num_units=units, seed=seed)
     path = os.path.join(folder, name)
-    saved = recording.save(folder=path, overwrite=True, n_jobs=min(8, os.cpu_count() or 1), progress_bar=False)
+    if os.path.exists(os.path.join(path, "si_folder.json")):  # saved by an earlier run with --folder
+        return sc.load(path), truth
+    saved = recording.save(folder=path, n_jobs=min(8, os.cpu_count() or 1), progress_bar=False)
     return saved, truth
 
 
