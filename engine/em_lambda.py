@@ -91,7 +91,7 @@ class OnlineLambdaEM:
       lambda pure noise already leaves (almost) no code, so the Gamma prior
       is truncated at ``anchor`` (the noise-based lambda). It is centred
       there and counts ``weight`` times the batch's slots, which keeps the
-      move down moderate: on the seed data, to about 0.9 x anchor.
+      move down moderate: on the seed data, to 0.8-0.9 x anchor.
     """
     sigma: float
     anchor: float
