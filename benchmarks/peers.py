@@ -130,6 +130,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="write the table (markdown) here and the rows next to it as JSON")
     args = parser.parse_args(argv)
 
+    # imports before any clock starts: module loading is no sorter's work
+    import spikeinterface.sorters  # noqa: F401
+
+    import engine.spikeinterface_sorting  # noqa: F401
     folder = args.folder or tempfile.mkdtemp(prefix="sparsesort-peers-")
     rows: list[Row] = []
     try:
