@@ -21,7 +21,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
