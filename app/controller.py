@@ -15,7 +15,7 @@ from engine.noise import noise_std
 from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording import Recording, open_recording
 from engine.session import Session, load_session, recording_info, save_session
-from engine.sorting import DETECT_FRACTION, SortResult
+from engine.sorting import SortResult, detection_thresholds
 from engine.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
@@ -57,6 +57,7 @@ class Controller(QObject):
         self.train_config = TrainConfig()
         self.filters: np.ndarray | None = None
         self.lam: float | None = None
+        self.min_amplitudes: np.ndarray | None = None
         self.spikes: SortResult | None = None
         self.history = _empty_history()
         self.noise_sigma: np.ndarray | None = None
@@ -135,7 +136,7 @@ class Controller(QObject):
             self.stop_training()
         self.recording, self.recording_path, self.recording_args = recording, path, dict(args or {})
         self.preprocessing = NO_PREPROCESSING
-        self.filters, self.spikes, self.lam = None, None, None
+        self.filters, self.spikes, self.lam, self.min_amplitudes = None, None, None, None
         self._lambda_from_user = False
         self.history = _empty_history()
         self.selected_units = []
@@ -182,6 +183,7 @@ class Controller(QObject):
         if self._closing:
             return
         self.filters = snap.filters
+        self.min_amplitudes = snap.min_amplitudes
         if not self._lambda_from_user:
             self.lam = snap.lam
             self.lambdaChanged.emit(snap.lam)
@@ -233,7 +235,8 @@ class Controller(QObject):
     def _model_spec(self) -> ModelSpec | None:
         if self.filters is None or self.lam is None:
             return None
-        return ModelSpec(self.filters, self.lam, self.train_config.n_steps, self.train_config.debias_steps)
+        return ModelSpec(self.filters, self.lam, self.train_config.n_steps, self.train_config.debias_steps,
+                         self.min_amplitudes)
 
     def _next_sort_generation(self) -> int:
         self._sort_generation += 1
@@ -322,10 +325,11 @@ class Controller(QObject):
         history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
         session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
                           float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
-                          spikes.amplitudes, np.full(len(self.filters), DETECT_FRACTION * self.lam, np.float32), history,
+                          spikes.amplitudes, detection_thresholds(self.lam, len(self.filters), self.min_amplitudes),
+                          history,
                           preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict(),
                           recording_info=recording_info(self.recording),
-                          channel_positions=self.recording.channel_positions)
+                          channel_positions=self.recording.channel_positions, min_amplitudes=self.min_amplitudes)
         self.curation.attach_to(session)
         return session
 
@@ -357,6 +361,7 @@ class Controller(QObject):
         known = set(TrainConfig().to_dict())
         self.train_config = TrainConfig(**{k: v for k, v in session.train_config.items() if k in known})
         self.filters, self.lam, self._lambda_from_user = session.filters, session.lam, True
+        self.min_amplitudes = session.min_amplitudes
         self.spikes = SortResult(session.spike_times, session.spike_units, session.spike_amplitudes,
                                  session.sampling_rate, len(session.filters))
         self.history = _empty_history()

@@ -40,10 +40,13 @@ class ModelSpec:
     lam: float
     n_steps: int
     debias_steps: int
+    min_amplitudes: np.ndarray | None = None  # per-unit amplitude floors, once training has estimated them
 
     def build(self, sampling_rate: float) -> ConvSparseAutoencoder:
         peak_distance = max(1, int(round(REFRACTORY_MS * sampling_rate / 1000.0)))
-        return ConvSparseAutoencoder(self.filters, self.lam, self.n_steps, self.debias_steps, peak_distance)
+        model = ConvSparseAutoencoder(self.filters, self.lam, self.n_steps, self.debias_steps, peak_distance)
+        model.min_amplitudes = self.min_amplitudes
+        return model
 
 
 class ModelCache:
@@ -58,6 +61,7 @@ class ModelCache:
         if key != self._key:
             self._model, self._key = spec.build(sampling_rate), key
         self._model.lam = spec.lam
+        self._model.min_amplitudes = spec.min_amplitudes
         return self._model
 
 

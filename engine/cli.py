@@ -174,6 +174,7 @@ def cmd_sort(args) -> int:
         metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
         preprocessing={} if preprocessing.is_identity else preprocessing.to_dict(),
         recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
+        min_amplitudes=model.min_amplitudes,
     )
     save_session(out, session)
     summary["session"] = out

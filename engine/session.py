@@ -7,7 +7,7 @@ Layout (schema 2)::
               recording_info (format, size, raw binary source), preprocessing,
               train_config, metrics, curation
     recording/channel_positions
-    model/    filters (units, channels, taps), thresholds; attrs lambda
+    model/    filters (units, channels, taps), thresholds, min_amplitudes (optional); attrs lambda
     spikes/   times (trough samples), units, amplitudes
     history/  one array per training curve
 
@@ -49,6 +49,7 @@ class Session:
     preprocessing: dict = field(default_factory=dict)  # PreprocessingConfig.to_dict(); {}: none
     recording_info: dict = field(default_factory=dict)  # see recording_info()
     channel_positions: np.ndarray | None = None
+    min_amplitudes: np.ndarray | None = None  # per-unit amplitude floors (engine.amplitude_floor)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -91,6 +92,8 @@ def save_session(path, session: Session) -> None:
             model["filters"] = session.filters
             model.attrs["lambda"] = session.lam
             model["thresholds"] = session.thresholds
+            if session.min_amplitudes is not None:
+                model["min_amplitudes"] = np.asarray(session.min_amplitudes, dtype=np.float32)
             spikes = h5.create_group("spikes")
             spikes["times"] = session.spike_times
             spikes["units"] = session.spike_units
@@ -131,6 +134,7 @@ def load_session(path) -> Session:
         if version > SCHEMA_VERSION:
             raise RecordingError(path, f"was written by a newer sparsesort (schema {version})")
         positions = h5.get("recording/channel_positions")
+        floors = h5.get("model/min_amplitudes")  # sessions written before the floors have none
         return Session(
             recording_path=str(h5.attrs["recording_path"]) or None,
             sampling_rate=float(h5.attrs["sampling_rate"]),
@@ -142,6 +146,7 @@ def load_session(path) -> Session:
             thresholds=np.asarray(h5["model/thresholds"]),
             history={k: np.asarray(v) for k, v in h5["history"].items()},
             channel_positions=None if positions is None else np.asarray(positions),
+            min_amplitudes=None if floors is None else np.asarray(floors),
             schema_version=version,
             **{name: _json_field(h5, name) for name in JSON_FIELDS},
         )

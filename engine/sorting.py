@@ -49,8 +49,8 @@ def trough_offsets(filters: np.ndarray) -> np.ndarray:
 DETECT_FRACTION = 0.5
 
 
-def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FRACTION,
-                       floors: bool = True) -> np.ndarray:
+def detection_thresholds(lam: float, n_units: int, min_amplitudes: np.ndarray | None = None,
+                         fraction: float = DETECT_FRACTION) -> np.ndarray:
     """Code height a spike must reach: ``fraction`` of lambda, and each unit's amplitude floor.
 
     Pure noise gives (almost) no code above lambda's scale, a spike of a unit
@@ -58,10 +58,13 @@ def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FR
     The floors (engine.amplitude_floor) drop codes far below the unit's
     typical amplitude.
     """
-    thresholds = np.full(model.n_units, fraction * model.lam, dtype=np.float32)
-    if floors and model.min_amplitudes is not None:
-        thresholds = np.maximum(thresholds, model.min_amplitudes)
-    return thresholds
+    thresholds = np.full(n_units, fraction * lam, dtype=np.float32)
+    return thresholds if min_amplitudes is None else np.maximum(thresholds, min_amplitudes).astype(np.float32)
+
+
+def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FRACTION,
+                       floors: bool = True) -> np.ndarray:
+    return detection_thresholds(model.lam, model.n_units, model.min_amplitudes if floors else None, fraction)
 
 
 def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: np.ndarray,

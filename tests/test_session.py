@@ -35,6 +35,7 @@ def make_session(recording_path="/data/rec.bin", n_units=3, n_channels=4, n_spik
                         "raw_binary": {"path": recording_path, "dtype": "int16", "n_channels": n_channels + 1,
                                        "offset": 0, "channel_indices": list(range(n_channels))}},
         channel_positions=np.column_stack([np.zeros(n_channels), 20.0 * np.arange(n_channels)]),
+        min_amplitudes=rng.uniform(20, 80, n_units).astype(np.float32),
     )
 
 

@@ -1,0 +1,34 @@
+"""The window sorts with the amplitude floors training estimated, and saves them with the session."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from engine.session import load_session  # noqa: E402
+from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.trainer import TrainConfig  # noqa: E402
+from tests.qt_windows import CLOSE_TIMEOUT_MS, close_window, make_window  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_trained_floors_reach_the_window_sort_and_the_session(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path)
+    try:
+        c = win.controller
+        c.set_recording(simulate_recording(SimulationConfig(minutes=0.25, seed=3)))
+        win.training.show_config(TrainConfig(max_steps=4, batch_size=8))
+        win.actions["train"].trigger()
+        qtbot.waitUntil(lambda: c.training_state == "idle" and c.spikes is not None, timeout=CLOSE_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: c.min_amplitudes is not None and len(c.spikes) > 0, timeout=CLOSE_TIMEOUT_MS)
+        floors = c.min_amplitudes
+        assert (floors > c.lam / 2).all()  # above the lambda-based threshold: the floors decide
+        assert (c.spikes.amplitudes >= floors[c.spikes.units] * (1 - 1e-6)).all()
+        assert c.save_session(tmp_path / "s.h5")
+        saved = load_session(tmp_path / "s.h5")
+        np.testing.assert_allclose(saved.min_amplitudes, floors)
+        np.testing.assert_allclose(saved.thresholds, np.maximum(c.lam / 2, floors))
+    finally:
+        close_window(qtbot, win)
