@@ -8,16 +8,19 @@ and no spike nearby changes it, so this solver works only where spikes can be:
 
 1. the correlations b = Hᵀy, once (FFT);
 2. candidates: every local maximum of each unit's b above
-   ``CANDIDATE_FRACTION`` of lambda (or of the unit's amplitude floor), and
-   the samples either side of it. Keeping only the largest maximum per
-   refractory period lost a spike whenever a neighbour's overlapping spike
-   lifted a nearby sample higher (on a generated tetrode: recall 0.955
-   instead of 0.990 for the units that overlap most);
+   ``CANDIDATE_FRACTION`` of lambda (or of the unit's amplitude floor).
+   Keeping only the largest maximum per refractory period lost a spike
+   whenever a neighbour's overlapping spike lifted a nearby sample higher
+   (on a generated tetrode: recall 0.955 instead of 0.990 for the units
+   that overlap most);
 3. the same objective as the dense encoder (two reweighted-L1 passes, then
    a refit without penalty on the codes that survive) restricted to the
    candidates. Its Gram matrix is sparse, since two codes interact only
    when less than ``taps`` samples apart, and its entries are the filters'
-   cross-correlations.
+   cross-correlations;
+4. when sorting, the same problem once more over the codes found and the
+   samples either side of each, so that a spike falling between two
+   samples is fitted by two adjacent codes (``merge_spikes`` makes them one).
 
 The candidate level is low enough that a spike partly hidden by an
 overlapping one is still a local maximum above it: a second round, which
@@ -39,7 +42,6 @@ from scipy.signal import find_peaks
 from engine.spectral import SpectralOperator
 
 CANDIDATE_FRACTION = 0.5
-CANDIDATE_DISTANCE = 1  # samples between candidates of a unit: every local maximum
 INTERACTION_FLOOR = 0.02  # largest cross-correlation of two unit-norm filters below which they do not interact
 STEPS_PER_PASS = 40
 MAX_REFITS = 5
@@ -70,11 +72,6 @@ def cross_correlations(weight: torch.Tensor) -> np.ndarray:
     taps = weight.shape[-1]
     w = weight.detach().double().cpu()
     return F.conv1d(F.pad(w, (taps - 1, taps - 1)), w).numpy()
-
-
-def _local_maxima(values: np.ndarray, levels: np.ndarray, distance: int) -> list[np.ndarray]:
-    """Per row: indices of peaks above the row's level at least ``distance`` apart."""
-    return [find_peaks(row, height=level, distance=max(1, distance))[0] for row, level in zip(values, levels)]
 
 
 class ActiveSetProblem:
@@ -176,11 +173,9 @@ class ActiveSetEncoder:
         problem = ActiveSetProblem(self.table, self.interacts, n_codes)
         with torch.no_grad():
             correlation = self.operator.correlate(y).cpu().numpy()
-        candidates = _candidates(correlation, self.candidate_levels(lam), CANDIDATE_DISTANCE)
+        candidates = _candidates(correlation, self.candidate_levels(lam))
         segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
         if self.neighbours:
-            # the codes found, with the samples either side of each, solved again: a spike that falls
-            # between two samples is fitted by two adjacent codes
             found = x > 0
             candidates = _with_neighbours(segment[found], position[found], unit[found], n_codes)
             segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
@@ -211,16 +206,12 @@ class ActiveSetEncoder:
         return levels
 
 
-def encode_active_set(model, y: torch.Tensor, lam: float | None = None, neighbours: bool = True) -> SparseCodes:
-    """Codes of segments y (batch, channels, n) by the active-set solver."""
-    return ActiveSetEncoder(model, neighbours).encode(y, lam)
-
-
-def _candidates(correlation: np.ndarray, level: np.ndarray, distance: int):
+def _candidates(correlation: np.ndarray, levels: np.ndarray):
+    """(segment, position, unit) of every local maximum of each unit's correlation above its level."""
     segments, positions, units = [], [], []
-    n_segments, n_units, _ = correlation.shape
-    for s in range(n_segments):
-        for u, peaks in enumerate(_local_maxima(correlation[s], level, distance)):
+    for s, rows in enumerate(correlation):
+        for u, (row, level) in enumerate(zip(rows, levels)):
+            peaks = find_peaks(row, height=level)[0]
             segments.append(np.full(len(peaks), s))
             positions.append(peaks)
             units.append(np.full(len(peaks), u))
@@ -251,8 +242,8 @@ def spike_groups(codes: SparseCodes, distance: int) -> np.ndarray:
 def merge_spikes(codes: SparseCodes, distance: int) -> SparseCodes:
     """One spike per group of same-unit codes closer than ``distance``: summed value, at the largest code.
 
-    Candidates include each local maximum's two neighbours, so a spike that
-    falls between two samples is fitted by two adjacent codes of its unit.
+    When sorting, the encoder solves again with each code's two neighbours, so
+    a spike that falls between two samples is fitted by two adjacent codes.
     """
     if len(codes) == 0:
         return codes

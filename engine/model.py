@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.active_set import SparseCodes, encode_active_set
+from engine.active_set import ActiveSetEncoder, SparseCodes
 from engine.correlation import convolve_full, correlate, decoder_weight, toeplitz
 
 POWER_ITERATION_FFT = 1024
@@ -147,7 +147,7 @@ class ConvSparseAutoencoder(nn.Module):
     def encode_sparse(self, y: torch.Tensor, lam: float | None = None, neighbours: bool = True) -> SparseCodes:
         """The same objective as ``encode`` solved on candidate spike positions only
         (engine.active_set): the nonzero codes, several times faster; not differentiable."""
-        return encode_active_set(self, y, lam, neighbours)
+        return ActiveSetEncoder(self, neighbours).encode(y, lam)
 
     def spike_support(self, codes: torch.Tensor, lam: float | None = None) -> torch.Tensor:
         """Mask of codes that are local maxima of their unit and above ``support_fraction * lambda``."""

@@ -1,4 +1,4 @@
-"""Sorting: the encoder over the whole recording in chunks, then peak picking.
+"""Sorting: the active-set encoder over the whole recording in chunks, on parallel threads.
 
 Each chunk is encoded with a margin on both sides and only the codes of its
 middle are kept, so the result does not depend on the chunk size and memory

@@ -26,6 +26,15 @@ def test_trained_floors_reach_the_window_sort_and_the_session(qtbot, tmp_path):
         floors = c.min_amplitudes
         assert (floors > c.lam / 2).all()  # above the lambda-based threshold: the floors decide
         assert (c.spikes.amplitudes >= floors[c.spikes.units] * (1 - 1e-6)).all()
+        # a floor above every spike of unit 0 must empty that unit in the window's next sort
+        raised = floors.copy()
+        raised[0] = 10 * c.spikes.amplitudes.max()
+        c.min_amplitudes = raised
+        before = c.spikes
+        c.sort_all()
+        qtbot.waitUntil(lambda: c.spikes is not before, timeout=CLOSE_TIMEOUT_MS)
+        assert c.spikes.counts()[0] == 0 and c.spikes.counts()[1:].sum() > 0
+        c.min_amplitudes = floors
         assert c.save_session(tmp_path / "s.h5")
         saved = load_session(tmp_path / "s.h5")
         np.testing.assert_allclose(saved.min_amplitudes, floors)

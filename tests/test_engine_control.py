@@ -61,3 +61,14 @@ def test_adam_update_trains_through_the_unrolled_encoder():
     after = trainer.model.filters()
     assert not np.allclose(before, after)
     np.testing.assert_allclose(np.linalg.norm(after.reshape(3, -1), axis=1), 1.0, rtol=1e-5)
+
+
+def test_training_stops_once_the_filters_settle_within_the_tolerance():
+    from engine.trainer import SETTLED_STEPS
+
+    loose = small_trainer(max_steps=40, tolerance=1.0)  # any step moves a unit-norm filter by less than 1
+    list(loose.steps())
+    assert loose.step == SETTLED_STEPS
+    strict = small_trainer(max_steps=8, tolerance=1e-9)
+    list(strict.steps())
+    assert strict.step == 8
