@@ -61,3 +61,6 @@ class RunningFloors:
         again = seen & ~first
         self.typical[again] = self.smoothing * self.typical[again] + (1 - self.smoothing) * batch[again]
         return (FLOOR_FRACTION * np.nan_to_num(self.typical)).astype(np.float32)
+
+    def keep(self, units: np.ndarray) -> None:
+        self.typical = self.typical[np.asarray(units, dtype=np.int64)]

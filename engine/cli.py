@@ -93,6 +93,8 @@ def _preprocessing_config(args, recording) -> PreprocessingConfig:
         config.bandpass = None
     if args.cmr is not None:
         config.common_reference = args.cmr
+    if args.reference is not None:
+        config.reference = args.reference
     if args.whiten:
         config.whiten = True
     return config
@@ -200,7 +202,7 @@ def _describe_preprocessing(config: dict) -> str:
         parts.append(f"band-pass {config['bandpass'][0]:g}-{config['bandpass'][1]:g} Hz "
                      f"(order {config.get('filter_order')})")
     if config.get("common_reference"):
-        parts.append("common median reference")
+        parts.append(f"common {config.get('reference', 'median')} reference")
     if config.get("whiten"):
         parts.append("whitening")
     return ", ".join(parts) or "none"
@@ -322,14 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="HDF5: dataset name; NWB: ElectricalSeries name")
     p.add_argument("--format", default=None, help="binary, spikeglx, hdf5, nwb or a SpikeInterface reader "
                    "(openephys, intan, ...); default: from the file name")
-    g = p.add_argument_group("preprocessing (default: band-pass, plus common median reference from 8 channels, "
+    g = p.add_argument_group("preprocessing (default: band-pass, plus common average reference from 8 channels, "
                              "for real recordings; none for simulated recordings with ground truth)")
     g.add_argument("--no-preprocess", action="store_true", help="use the recording as it is")
     g.add_argument("--bandpass", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
                    help="band-pass edges in Hz (default 300 6000)")
     g.add_argument("--no-bandpass", action="store_true")
     g.add_argument("--cmr", action=argparse.BooleanOptionalAction, default=None,
-                   help="common median reference")
+                   help="common reference: subtract the mean (or --reference median) over channels")
+    g.add_argument("--reference", choices=("mean", "median"), default=None,
+                   help="what the common reference subtracts (default mean: overlapping spikes stay additive)")
     g.add_argument("--whiten", action="store_true", help="whiten across channels")
     p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
     p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")

@@ -22,6 +22,15 @@ class LeastSquaresFilterUpdate:
         self._cross: torch.Tensor | None = None
         self.residual = float("nan")  # ||y − Hx||² of the last batch, with the filters it came with
 
+    def keep(self, units: np.ndarray, n_taps: int) -> None:
+        """Forget the removed units' rows and columns of the accumulated normal equations."""
+        if self._gram is None:
+            return
+        index = torch.as_tensor((np.asarray(units, dtype=np.int64)[:, None] * n_taps + np.arange(n_taps)).ravel(),
+                                device=self._gram.device)
+        self._gram = self._gram[index][:, index]
+        self._cross = self._cross[index]
+
     @staticmethod
     def _design(codes: torch.Tensor, n_samples: int, n_taps: int) -> sparse.csr_matrix:
         """Rows: samples of all segments; columns: (unit, tap) shifted codes.

@@ -13,14 +13,16 @@ from scipy.signal import find_peaks
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from engine.metrics import best_shift
+from engine.metrics import best_shifts
 from engine.noise import noise_std
+from engine.shifted_copies import copy_units
 
 
 MIN_CLUSTERS = 16
 CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
 NOISE_SAMPLES = 100_000  # the noise level from an evenly strided subsample: the median is slow on probes
+TROUGH_FRACTION = 0.3  # where in the window a detected trough is put
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
@@ -84,32 +86,41 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
     """
     templates, sizes = list(templates), list(sizes)
 
-    def pair(i: int, j: int) -> tuple[float, int]:
-        corr, shift = best_shift(templates[i], templates[j], max_shift)
-        return template_distance(templates[i], templates[j], corr), shift
+    def row(i: int, others: list[int]) -> dict[tuple[int, int], tuple[float, int]]:
+        """Distance and shift from template i to each of ``others``, keyed (smaller index, larger index)."""
+        if not others:
+            return {}
+        corrs, shifts = best_shifts(templates[i], np.stack([templates[j] for j in others]), max_shift)
+        return {(min(i, j), max(i, j)): (template_distance(templates[i], templates[j], c), s if i < j else -s)
+                for j, c, s in zip(others, corrs, shifts)}
 
     # distances are kept between merges: only the merged cluster's row changes
-    distance = {(i, j): pair(i, j) for i in range(len(templates)) for j in range(i + 1, len(templates))}
+    distance = {}
+    for i in range(len(templates)):
+        distance.update(row(i, list(range(i + 1, len(templates)))))
     alive = list(range(len(templates)))
     while len(alive) > (n_units or 1):
         (i, j), (error, shift) = min(distance.items(),
                                      key=lambda item: item[1][0] ** 2 * min(sizes[item[0][0]], sizes[item[0][1]]))
-        if n_units is None and error > merge_below and min(sizes[i], sizes[j]) >= min_size:
-            break
         keep, gone, shift = (i, j, shift) if sizes[i] >= sizes[j] else (j, i, -shift)
+        if n_units is None and error > merge_below:
+            if sizes[gone] >= min_size:
+                break
+            # too small to be a unit and unlike every cluster: overlapping spikes or noise, left out
+            alive.remove(gone)
+            distance = {key: value for key, value in distance.items() if gone not in key}
+            continue
         total = sizes[keep] + sizes[gone]
         templates[keep] = (sizes[keep] * templates[keep] + sizes[gone] * _shifted(templates[gone], shift)) / total
         sizes[keep] = total
         alive.remove(gone)
         distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
-        for other in alive:
-            if other != keep:
-                distance[(min(keep, other), max(keep, other))] = pair(min(keep, other), max(keep, other))
+        distance.update(row(keep, [other for other in alive if other != keep]))
     return [templates[k] for k in alive], [sizes[k] for k in alive]
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
-                    threshold: float = 5.0, trough_fraction: float = 0.3, max_units: int | None = None,
+                    threshold: float = 5.0, trough_fraction: float = TROUGH_FRACTION, max_units: int | None = None,
                     n_components: int | None = None, max_snippets: int = 10000, merge_below: float = 0.3,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
     """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
@@ -137,6 +148,9 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     if n_units is None:
         templates, counts = merge_templates(templates, list(counts), None, merge_below, max(1, n_taps // 8),
                                             min_size=int(min_cluster_fraction * len(snippets)))
+        copies = set(copy_units(np.stack(templates), np.asarray(counts), max(1, n_taps // 8), pre).tolist())
+        templates = [t for k, t in enumerate(templates) if k not in copies]
+        counts = [c for k, c in enumerate(counts) if k not in copies]
     templates = np.stack(templates)
     sizes = np.asarray(counts)
     n_units = len(templates)

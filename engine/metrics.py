@@ -9,25 +9,32 @@ from scipy.optimize import linear_sum_assignment
 DEFAULT_DELTA_MS = 0.4
 
 
+def best_shifts(h: np.ndarray, others: np.ndarray, max_shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """``best_shift`` of ``h`` against each of ``others`` (n, channels, taps) at once: (values, shifts)."""
+    h = np.asarray(h, dtype=np.float64)
+    others = np.asarray(others, dtype=np.float64)
+    taps = max(h.shape[-1], others.shape[-1])
+    h = np.pad(h, ((0, 0), (0, taps - h.shape[-1])))
+    others = np.pad(others, ((0, 0), (0, 0), (0, taps - others.shape[-1])))
+    norms = np.linalg.norm(h) * np.linalg.norm(others.reshape(len(others), -1), axis=1)
+    padded = np.pad(h, ((0, 0), (max_shift, max_shift)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, taps, axis=1)  # [c, j] = h shifted by j - max_shift
+    values = np.einsum("cjt,nct->nj", windows, others)
+    best = np.argmax(np.abs(values), axis=1)
+    picked = values[np.arange(len(others)), best]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.where(norms > 0, np.clip(picked / np.where(norms > 0, norms, 1.0), -1.0, 1.0), 0.0)
+    return correlation, np.where(norms > 0, best - max_shift, 0)
+
+
 def best_shift(h: np.ndarray, g: np.ndarray, max_shift: int) -> tuple[float, int]:
     """<h shifted by s, g> / (|h||g|) at the shift s (|s| <= max_shift) where its size is largest: (value, s).
 
     h, g: (channels, taps); the shorter is zero-padded to the longer. A
     positive s means h's features come s taps later than g's.
     """
-    h = np.asarray(h, dtype=np.float64)
-    g = np.asarray(g, dtype=np.float64)
-    taps = max(h.shape[-1], g.shape[-1])
-    h = np.pad(h, ((0, 0), (0, taps - h.shape[-1])))
-    g = np.pad(g, ((0, 0), (0, taps - g.shape[-1])))
-    norm = np.linalg.norm(h) * np.linalg.norm(g)
-    if norm == 0:
-        return 0.0, 0
-    padded = np.pad(h, ((0, 0), (max_shift, max_shift)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, taps, axis=1)  # [c, j] = h shifted by j - max_shift
-    values = np.einsum("cjt,ct->j", windows, g)
-    j = int(np.argmax(np.abs(values)))
-    return float(np.clip(values[j] / norm, -1.0, 1.0)), j - max_shift
+    values, shifts = best_shifts(h, np.asarray(g)[None], max_shift)
+    return float(values[0]), int(shifts[0])
 
 
 def filter_error(h: np.ndarray, g: np.ndarray, max_shift: int | None = None) -> float:

@@ -63,6 +63,16 @@ class ConvSparseAutoencoder(nn.Module):
         return self.weight.detach().cpu().numpy().copy()
 
     @torch.no_grad()
+    def keep_units(self, units: np.ndarray) -> None:
+        """Keep only these units (in this order): filters, floors and the step size follow."""
+        index = torch.as_tensor(np.asarray(units, dtype=np.int64), device=self.weight.device)
+        self.weight = nn.Parameter(self.weight.detach()[index].clone())
+        if self.min_amplitudes is not None:
+            self.min_amplitudes = np.asarray(self.min_amplitudes)[np.asarray(units, dtype=np.int64)]
+        self._power_vector = None
+        self.lipschitz = self.estimate_lipschitz()
+
+    @torch.no_grad()
     def normalize_filters(self) -> None:
         """Project every filter onto the unit L2 sphere."""
         norms = self.weight.flatten(1).norm(dim=1).clamp_min(1e-12)

@@ -19,11 +19,12 @@ from engine.amplitude_floor import RunningFloors, calibrate_floors
 from engine.device import resolve_device
 from engine.em_lambda import OnlineLambdaEM
 from engine.filter_update import LeastSquaresFilterUpdate
-from engine.initialization import initial_filters
+from engine.initialization import TROUGH_FRACTION, initial_filters
 from engine.metrics import match_filters
 from engine.model import ConvSparseAutoencoder
 from engine.noise import universal_lambda
 from engine.recording import Recording
+from engine.shifted_copies import copy_units
 from engine.sorting import REFRACTORY_MS
 
 SETTLED_STEPS = 3
@@ -214,6 +215,7 @@ class Trainer:
                 codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
                 model.weight.copy_(self._lstsq(model.weight, y, codes))
                 loss = torch.tensor(self._lstsq.residual / y.numel())
+            self._drop_copies()
         if self.lambda_auto:
             model.lam = self.lambda_em.update(codes)
         model.normalize_filters()
@@ -222,6 +224,21 @@ class Trainer:
             snr = 10.0 * torch.log10(torch.mean(y ** 2) / loss.clamp_min(1e-30)).item()
         self.step += 1
         return float(loss.item()), float(snr)
+
+    def _drop_copies(self) -> None:
+        """Remove units whose filter has become a shifted copy of a larger unit's (engine.shifted_copies)."""
+        model = self.model
+        if self.config.n_units is not None or model.n_units < 2:
+            return
+        typical = np.nan_to_num(self._floors.typical)
+        copies = copy_units(model.filters(), typical, max(1, model.n_taps // 8),
+                            int(round(TROUGH_FRACTION * model.n_taps)))
+        if len(copies) == 0:
+            return
+        keep = np.setdiff1d(np.arange(model.n_units), copies)
+        model.keep_units(keep)
+        self._floors.keep(keep)
+        self._lstsq.keep(keep, model.n_taps)
 
     def learning_rate_at(self, step: int) -> float:
         """Cosine decay from the configured rate to 1 % of it over ``max_steps``.
@@ -235,7 +252,9 @@ class Trainer:
         return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
 
     def _filter_change(self, before: torch.Tensor) -> float:
-        """Largest distance any (unit-norm) filter moved in the last step."""
+        """Largest distance any (unit-norm) filter moved in the last step (infinite if units were removed)."""
+        if self.model.weight.shape != before.shape:
+            return float("inf")
         return float((self.model.weight.detach() - before).flatten(1).norm(dim=1).max())
 
     def calibrate_floors(self) -> None:

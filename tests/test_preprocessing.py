@@ -24,7 +24,8 @@ def _whole(data, rec: PreprocessedRecording):
     if rec.sos is not None:
         out = signal.sosfiltfilt(rec.sos, out, axis=0)
     if rec.config.common_reference:
-        out = out - np.median(out, axis=1, keepdims=True)
+        reference = np.median if rec.config.reference == "median" else np.mean
+        out = out - reference(out, axis=1, keepdims=True)
     if rec.whitening is not None:
         out = out @ rec.whitening
     return out
@@ -32,9 +33,10 @@ def _whole(data, rec: PreprocessedRecording):
 
 @pytest.mark.parametrize("config", [PreprocessingConfig(common_reference=False),
                                     PreprocessingConfig(),
+                                    PreprocessingConfig(reference="median"),
                                     PreprocessingConfig(bandpass=None, whiten=True),
                                     PreprocessingConfig(whiten=True, filter_order=5)],
-                         ids=["bandpass", "bandpass+cmr", "cmr+whiten", "all"])
+                         ids=["bandpass", "bandpass+car", "bandpass+cmr", "car+whiten", "all"])
 def test_chunked_equals_whole_array(noisy, config):
     rec = PreprocessedRecording(ArrayRecording(noisy, RATE), config)
     whole = _whole(noisy, rec)
@@ -83,8 +85,36 @@ def test_command_line_flags_override_the_auto_rule():
     assert parse("--bandpass", "500", "3000", "--no-cmr", "--whiten") == PreprocessingConfig(
         bandpass=(500.0, 3000.0), common_reference=False, whiten=True)
     assert parse("--no-bandpass").bandpass is None
+    assert parse("--reference", "median") == PreprocessingConfig(reference="median")
+
+
+def test_the_default_reference_keeps_overlapping_spikes_additive():
+    """The model adds up overlapping waveforms: the mean reference keeps that true, the median does not."""
+    rng = np.random.default_rng(5)
+    n = 3_000
+    one, other = np.zeros((n, 16), np.float32), np.zeros((n, 16), np.float32)
+    waveform = -np.hanning(60)[:, None]
+    one[1000:1060, :10] = 150 * waveform * np.linspace(1, 0.3, 10)  # spread over 10 of 16 channels
+    other[1010:1070, 6:] = 120 * waveform * np.linspace(0.3, 1, 10)
+    noise = rng.standard_normal((n, 16)).astype(np.float32)
+
+    def referenced(data, reference):
+        return preprocess(ArrayRecording(data, RATE), PreprocessingConfig(bandpass=None, reference=reference)).traces()
+
+    for reference, additive in (("mean", True), ("median", False)):
+        both = referenced(one + other + noise, reference)
+        parts = referenced(one, reference) + referenced(other, reference) + referenced(noise, reference)
+        assert np.allclose(both, parts, atol=1e-3) == additive, reference
+
+
+def test_unknown_reference_is_refused():
+    with pytest.raises(ValueError, match="unknown common reference 'mode'"):
+        preprocess(ArrayRecording(np.zeros((1_000, 16)), RATE), PreprocessingConfig(bandpass=None, reference="mode"))
 
 
 def test_config_round_trips_through_a_dict():
     config = PreprocessingConfig(bandpass=(250.0, 5000.0), whiten=True)
     assert PreprocessingConfig.from_dict(config.to_dict()) == config
+    # sessions saved before the reference could be chosen used the median
+    older = {key: value for key, value in config.to_dict().items() if key != "reference"}
+    assert PreprocessingConfig.from_dict(older).reference == "median"
