@@ -13,6 +13,7 @@ from scipy.signal import find_peaks
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
+from engine.fast_median import median
 from engine.metrics import best_shifts
 from engine.noise import noise_std
 from engine.shifted_copies import copy_units
@@ -135,7 +136,7 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     if len(snippets) < max(2 * wanted, 10):
         raise ValueError(f"only {len(snippets)} threshold crossings above {threshold:g} sigma: "
                          "too few spikes to learn from (lower the threshold or use more data)")
-    flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1)
+    flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1).astype(np.float32)  # halves the PCA's time
     n_components = n_components or min(MAX_COMPONENTS, max(6, 3 * traces.shape[1]))
     n_comp = min(n_components, flat.shape[1], len(flat))
     features = PCA(n_comp, random_state=seed).fit_transform(flat)
@@ -143,7 +144,7 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     n_clusters = n_units or min(len(snippets) // 5, max_units)
     labels = KMeans(n_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(features)
     counts = np.bincount(labels, minlength=n_clusters)
-    templates = [np.median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
+    templates = [median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
                  for k in range(n_clusters)]
     if n_units is None:
         templates, counts = merge_templates(templates, list(counts), None, merge_below, max(1, n_taps // 8),

