@@ -3,7 +3,7 @@
 Creates a sparse int16 file (384 channels, 20 GB by default; ``truncate``,
 no data written, so it takes no disk space), opens it with
 ``open_recording`` and reads ``--windows`` random one-second windows, raw
-and through the default preprocessing (band-pass 300-6000 Hz + common median
+and through the default preprocessing (band-pass 300-6000 Hz + common average
 reference). Prints the time to open, the time per window and the peak
 resident memory (``ru_maxrss``) after each phase.
 

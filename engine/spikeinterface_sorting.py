@@ -52,7 +52,7 @@ def run_sparsesort(si_recording, *, n_units: int | None = None, filter_ms: float
     ``n_units`` None chooses the unit count from the data; ``lam`` None takes
     lambda from the noise level; ``preprocessing`` None applies the
     application's auto rule (band-pass unless the recording is marked
-    filtered, common median reference from 8 channels on). Training stops
+    filtered, common average reference from 8 channels on). Training stops
     after ``max_steps`` or once the filters have settled to within
     ``tolerance``. Further keyword
     arguments go to ``engine.trainer.TrainConfig``. Spike times are at the
