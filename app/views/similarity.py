@@ -42,7 +42,9 @@ class SimilarityView(ClusterView):
         self._mark_selection()  # the matrix depends on the curation only
 
     def refresh(self) -> None:
-        if self.controller.filters is not None and self.curation.curation is not None:
+        filters, curation = self.controller.filters, self.curation.curation
+        # training can remove a unit (engine.shifted_copies): wait for the sort with the new filters
+        if filters is not None and curation is not None and curation.n_units == len(filters):
             super().refresh()
 
     def redraw(self, clusters):
