@@ -202,7 +202,8 @@ def _describe_preprocessing(config: dict) -> str:
         parts.append(f"band-pass {config['bandpass'][0]:g}-{config['bandpass'][1]:g} Hz "
                      f"(order {config.get('filter_order')})")
     if config.get("common_reference"):
-        parts.append(f"common {config.get('reference', 'median')} reference")
+        parts.append("common median reference" if config.get("reference", "median") == "median"
+                     else "common average reference")
     if config.get("whiten"):
         parts.append("whitening")
     return ", ".join(parts) or "none"

@@ -40,6 +40,35 @@ def test_noiseless_spikes_are_recovered_exactly_even_when_they_overlap(rng):
     np.testing.assert_allclose([v for _, _, v in found], [a for _, _, a in spikes], rtol=1e-3)
 
 
+@pytest.mark.parametrize("lag", [9, 13, 17])
+def test_a_small_spike_on_the_flank_of_a_large_one_is_found_from_the_residual(monkeypatch, lag):
+    """A spike of amplitude 4, 9-17 samples after one of amplitude 30 of a similar unit, makes no maximum in Hᵀy."""
+    taps, t = 60, np.arange(60) - 18
+
+    def wave(width):
+        return -np.exp(-0.5 * (t / (3.0 * width)) ** 2) + 0.35 * np.exp(-0.5 * ((t - 12 * width) / (7.0 * width)) ** 2)
+
+    filters = np.stack([np.array([1.0, 0.7, 0.4, 0.2])[:, None] * wave(1.0),
+                        np.array([0.8, 1.0, 0.5, 0.3])[:, None] * wave(1.15)])
+    model = ConvSparseAutoencoder(filters, lam=1.0, peak_distance=10)
+    w = model.filters()
+    y = np.zeros((4, 1000))
+    y[:, 400:400 + taps] += 30 * w[0]
+    y[:, 400 + lag:400 + lag + taps] += 4 * w[1]
+
+    def spikes():
+        codes = merge_spikes(model.encode_sparse(torch.as_tensor(y, dtype=torch.float32)[None]), 10)
+        big = codes.value > 0.5
+        return sorted(zip(codes.position[big].tolist(), codes.unit[big].tolist(), codes.value[big].tolist()))
+
+    found = spikes()
+    assert [(p, u) for p, u, _ in found] == [(400, 0), (400 + lag, 1)]
+    np.testing.assert_allclose([v for _, _, v in found], [30.0, 4.0], rtol=0.02)
+    nothing = np.zeros(0, dtype=np.int64)
+    monkeypatch.setattr("engine.active_set._uncovered_candidates", lambda *args: (nothing, nothing, nothing))
+    assert (400 + lag, 1) not in [(p, u) for p, u, _ in spikes()]  # Hᵀy alone misses it
+
+
 def test_a_spike_between_two_samples_is_one_spike_of_two_adjacent_codes():
     codes = SparseCodes(np.array([0, 0, 0]), np.array([100, 101, 300]), np.array([1, 1, 1]),
                         np.array([3.0, 5.0, 2.0], dtype=np.float32))

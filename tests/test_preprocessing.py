@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from engine.cli import _preprocessing_config, build_parser
+from engine.cli import _describe_preprocessing, _preprocessing_config, build_parser
 from engine.preprocessing import (NO_PREPROCESSING, PreprocessedRecording, PreprocessingConfig, default_config,
                                   preprocess)
 from engine.recording import ArrayRecording, GroundTruth
@@ -105,6 +105,13 @@ def test_the_default_reference_keeps_overlapping_spikes_additive():
         both = referenced(one + other + noise, reference)
         parts = referenced(one, reference) + referenced(other, reference) + referenced(noise, reference)
         assert np.allclose(both, parts, atol=1e-3) == additive, reference
+
+
+def test_info_names_the_reference_a_session_was_sorted_with():
+    config = PreprocessingConfig().to_dict()
+    assert "common average reference" in _describe_preprocessing(config)
+    older = {key: value for key, value in config.items() if key != "reference"}  # saved when only the median existed
+    assert "common median reference" in _describe_preprocessing(older)
 
 
 def test_unknown_reference_is_refused():
