@@ -83,7 +83,10 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
     outliers) are absorbed before two large ones are ever joined. Merging
     stops at ``n_units`` clusters or, when that is None, once the cheapest
     merge would join two clusters of at least ``min_size`` spikes whose
-    distance exceeds ``merge_below``.
+    distance exceeds ``merge_below``. When that is None, a cluster smaller
+    than ``min_size`` whose cheapest merge exceeds ``merge_below`` is left
+    out (overlapping spikes, noise): merged, it pulled the nearest small
+    unit's template away from that unit's waveform.
     """
     templates, sizes = list(templates), list(sizes)
 
