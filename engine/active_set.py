@@ -187,13 +187,13 @@ class ActiveSetEncoder:
         problem = ActiveSetProblem(self.table, self.interacts, n_codes)
         with torch.no_grad():
             correlation = self.operator.correlate(y).cpu().numpy()
-        candidates = _candidates(correlation, self.candidate_levels(lam))
-        segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
+        levels = self.candidate_levels(lam)
+        segment, position, unit, x = self._solve(problem, correlation, *_candidates(correlation, levels), lam)
         if self.neighbours:
             found = x > 0
             around = _with_neighbours(segment[found], position[found], unit[found], n_codes)
             found_codes = SparseCodes(segment[found], position[found], unit[found], x[found].astype(np.float32))
-            uncovered = _uncovered_candidates(correlation, self.gram, found_codes, self.candidate_levels(lam))
+            uncovered = _uncovered_candidates(correlation, self.gram, found_codes, levels)
             candidates = _union(around, uncovered, model.n_units, n_codes)
             segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
         keep = x > 0

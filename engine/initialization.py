@@ -24,6 +24,7 @@ CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit cou
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
 NOISE_SAMPLES = 100_000  # the noise level from an evenly strided subsample: the median is slow on probes
 TROUGH_FRACTION = 0.3  # where in the window a detected trough is put
+MERGE_SHIFT_FRACTION = 8  # templates are compared at shifts up to 1/8 of their length (spike jitter)
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
@@ -33,6 +34,16 @@ class InitialFilters:
     n_snippets: int
     cluster_sizes: np.ndarray
     sigma: np.ndarray  # per-channel noise std
+
+
+def merge_shift(n_taps: int) -> int:
+    """Largest shift at which two templates count as the same spike: beyond it, a match is a shifted copy."""
+    return max(1, n_taps // MERGE_SHIFT_FRACTION)
+
+
+def trough_tap(n_taps: int, fraction: float = TROUGH_FRACTION) -> int:
+    """Where in a window of ``n_taps`` the initialisation puts a detected trough."""
+    return int(round(fraction * n_taps))
 
 
 def detect_crossings(traces: np.ndarray, sigma: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
@@ -129,7 +140,7 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
     """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
     sigma = noise_std(traces[::max(1, len(traces) // NOISE_SAMPLES)])
-    pre = int(round(trough_fraction * n_taps))
+    pre = trough_tap(n_taps, trough_fraction)
     peaks = detect_crossings(traces, sigma, threshold, min_distance=max(1, n_taps // 3))
     snippets = extract_snippets(traces, peaks, n_taps, pre)
     rng = np.random.default_rng(seed)
@@ -150,9 +161,9 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     templates = [median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
                  for k in range(n_clusters)]
     if n_units is None:
-        templates, counts = merge_templates(templates, list(counts), None, merge_below, max(1, n_taps // 8),
+        templates, counts = merge_templates(templates, list(counts), None, merge_below, merge_shift(n_taps),
                                             min_size=int(min_cluster_fraction * len(snippets)))
-        copies = set(copy_units(np.stack(templates), np.asarray(counts), max(1, n_taps // 8), pre).tolist())
+        copies = set(copy_units(np.stack(templates), np.asarray(counts), merge_shift(n_taps), pre).tolist())
         templates = [t for k, t in enumerate(templates) if k not in copies]
         counts = [c for k, c in enumerate(counts) if k not in copies]
     templates = np.stack(templates)

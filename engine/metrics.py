@@ -22,9 +22,9 @@ def best_shifts(h: np.ndarray, others: np.ndarray, max_shift: int) -> tuple[np.n
     values = np.einsum("cjt,nct->nj", windows, others)
     best = np.argmax(np.abs(values), axis=1)
     picked = values[np.arange(len(others)), best]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = np.where(norms > 0, np.clip(picked / np.where(norms > 0, norms, 1.0), -1.0, 1.0), 0.0)
-    return correlation, np.where(norms > 0, best - max_shift, 0)
+    nonzero = norms > 0
+    correlation = np.where(nonzero, np.clip(picked / np.where(nonzero, norms, 1.0), -1.0, 1.0), 0.0)
+    return correlation, np.where(nonzero, best - max_shift, 0)
 
 
 def best_shift(h: np.ndarray, g: np.ndarray, max_shift: int) -> tuple[float, int]:

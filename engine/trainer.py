@@ -19,7 +19,7 @@ from engine.amplitude_floor import RunningFloors, calibrate_floors
 from engine.device import resolve_device
 from engine.em_lambda import OnlineLambdaEM
 from engine.filter_update import LeastSquaresFilterUpdate
-from engine.initialization import TROUGH_FRACTION, initial_filters
+from engine.initialization import initial_filters, merge_shift, trough_tap
 from engine.metrics import match_filters
 from engine.model import ConvSparseAutoencoder
 from engine.noise import universal_lambda
@@ -231,8 +231,7 @@ class Trainer:
         if self.config.n_units is not None or model.n_units < 2:
             return
         typical = np.nan_to_num(self._floors.typical)
-        copies = copy_units(model.filters(), typical, max(1, model.n_taps // 8),
-                            int(round(TROUGH_FRACTION * model.n_taps)))
+        copies = copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps))
         if len(copies) == 0:
             return
         keep = np.setdiff1d(np.arange(model.n_units), copies)

@@ -90,6 +90,7 @@ def test_command_line_flags_override_the_auto_rule():
 
 def test_the_default_reference_keeps_overlapping_spikes_additive():
     """The model adds up overlapping waveforms: the mean reference keeps that true, the median does not."""
+    assert PreprocessingConfig().reference == "mean"
     rng = np.random.default_rng(5)
     n = 3_000
     one, other = np.zeros((n, 16), np.float32), np.zeros((n, 16), np.float32)

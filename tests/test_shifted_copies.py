@@ -53,8 +53,8 @@ def test_training_removes_a_unit_that_became_a_shifted_copy(seed_minute):
     shift = model.n_taps // 3
     copy = torch.zeros_like(weight[0])
     copy[:, shift:] = weight[0][:, :-shift]  # unit 0 moved along the window
-    model.keep_units(np.arange(3))
     model.weight = torch.nn.Parameter(torch.cat([weight, copy[None]]))
+    model.keep_units(np.arange(4))  # refreshes the step size for four units
     trainer._floors.typical = np.r_[trainer._floors.typical, np.nan]
     list(trainer.steps())
     assert trainer.model.n_units == 3
