@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print("usage: python -m app [FILE]   (no FILE: the simulated demo recording)")
         return 0
+    from app.qt_platform import exit_if_qt_cannot_start
+    exit_if_qt_cannot_start()
     app = create_application()
     from app.main_window import MainWindow
 

@@ -11,12 +11,13 @@ from app.curation_controller import CurationController
 from app.trace_loader import TraceLoader, TraceRequest
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
 from engine.errors import RecordingError
-from engine.noise import noise_std
-from engine.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
-from engine.recording import Recording, open_recording
-from engine.session import Session, load_session, recording_info, save_session
-from engine.sorting import SortResult, detection_thresholds
-from engine.trainer import Snapshot, TrainConfig
+from engine.recording.noise import noise_std
+from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
+from engine.recording.base import Recording
+from engine.recording.registry import open_recording
+from engine.io.session import Session, load_session, recording_info, save_session
+from engine.sorting.sorter import SortResult, detection_thresholds
+from engine.training.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
 NOISE_ESTIMATE_SECONDS = 5.0

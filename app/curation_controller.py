@@ -13,12 +13,12 @@ import os
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from engine.curation import Curation, CurationError
-from engine.curation_features import pca_features, read_snippets
-from engine.curation_store import fold_journal, open_curation, relocate_journal
-from engine.journal import Journal, journal_path, set_aside
-from engine.quality import quality_metrics
-from engine.session import Session
+from engine.curation.model import Curation, CurationError
+from engine.curation.features import pca_features, read_snippets
+from engine.curation.store import fold_journal, open_curation, relocate_journal
+from engine.curation.journal import Journal, journal_path, set_aside
+from engine.curation.quality import quality_metrics
+from engine.io.session import Session
 
 RECLUSTER_PARTS = 2
 QUALITY_DELAY_MS = 300

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.simulate import SIMULATOR_VERSION, SimulationConfig, simulator_version, write_simulation
+from engine.groundtruth.simulate import SIMULATOR_VERSION, SimulationConfig, simulator_version, write_simulation
 
 DEMO_CONFIG = SimulationConfig()  # 3 units, 1 channel, 10 kHz, 17 min, with ground truth
 

@@ -6,8 +6,8 @@ import os
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QFileDialog
 
-from engine.export.nwb import export_nwb
-from engine.export.phy import export_phy
+from engine.io.nwb import export_nwb
+from engine.io.phy import export_phy
 
 
 def _export(controller, write, target: str, what: str) -> bool:

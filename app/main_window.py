@@ -21,11 +21,10 @@ from app.views.raster import RasterView
 from app.views.training import TrainingPanel
 from app.views.traces import TraceView
 from app.views.units import UnitsView
-from engine.recording import RAW_SUFFIXES
+from engine.recording.registry import file_dialog_filter, needs_layout
 
 MAX_RECENT = 8
 LAMBDA_STEP = 1.25
-RECORDING_FILTER = "Recordings (*.h5 *.hdf5 *.bin *.dat *.raw);;All files (*)"
 SESSION_FILTER = "sparsesort sessions (*.h5);;All files (*)"
 
 
@@ -144,7 +143,7 @@ class MainWindow(QMainWindow):
             ok = self.controller.load_session(path)
             if ok:
                 self.training.show_config(self.controller.train_config)
-        elif os.path.splitext(path)[1].lower() in RAW_SUFFIXES:
+        elif needs_layout(path):
             dialog = RawBinaryDialog(path, self)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return False
@@ -156,7 +155,7 @@ class MainWindow(QMainWindow):
         return ok
 
     def open_recording_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", RECORDING_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", file_dialog_filter())
         if path:
             self.open_path(path)
 

@@ -14,8 +14,8 @@ import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from app.workers import describe_failure
-from engine.curation import DELETED_LABEL
-from engine.motifs import MotifConfig, MotifResult, bin_spikes, discover_motifs
+from engine.curation.model import DELETED_LABEL
+from engine.motifs.discovery import MotifConfig, MotifResult, bin_spikes, discover_motifs
 
 
 @dataclass(frozen=True)

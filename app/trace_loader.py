@@ -9,7 +9,7 @@ import torch
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from app.workers import ModelCache, ModelSpec, describe_failure
-from engine.recording import Recording
+from engine.recording.base import Recording
 
 MAX_OVERLAY_SAMPLES = 400_000  # the reconstruction needs the encoder: skip it on long windows
 

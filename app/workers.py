@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from engine.device import describe_device
-from engine.model import ConvSparseAutoencoder
-from engine.recording import Recording
-from engine.sorting import REFRACTORY_MS, sort_recording
-from engine.trainer import Trainer, TrainConfig
+from engine.model.device import describe_device
+from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.recording.base import Recording
+from engine.sorting.sorter import REFRACTORY_MS, sort_recording
+from engine.training.trainer import Trainer, TrainConfig
 
 OOM_ADVICE = ("The GPU ran out of memory. Lower the batch size, the segment length or the "
               "number of units, or train on the CPU (Device: cpu).")
@@ -66,7 +66,7 @@ class ModelCache:
 
 
 class TrainingWorker(QObject):
-    snapshot = pyqtSignal(object)  # engine.trainer.Snapshot
+    snapshot = pyqtSignal(object)  # engine.training.trainer.Snapshot
     deviceChosen = pyqtSignal(str)
     failed = pyqtSignal(str)
     log = pyqtSignal(str)

@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
-from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
-from engine.trainer import TrainConfig  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.training.trainer import TrainConfig  # noqa: E402
 
 
 def wait_until(condition, timeout=120.0):

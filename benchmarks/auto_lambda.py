@@ -16,7 +16,7 @@ import json
 
 import torch
 
-from engine.simulate import SimulationConfig, simulate_recording
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
 from seed_simulation import run_sparsesort
 
 REPORTED = ("lambda", "noise_lambda", "final_filter_error", "accuracy", "precision", "recall", "train_seconds")

@@ -9,7 +9,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from engine.correlation import convolve_full, correlate
+from engine.model.correlation import convolve_full, correlate
 
 SHAPES = [(1, 3, 45, 200_000), (4, 5, 45, 100_000), (32, 20, 45, 50_000)]  # channels, units, taps, samples
 

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from engine.preprocessing import PreprocessingConfig, preprocess
-from engine.recording import open_recording
+from engine.recording.preprocessing import PreprocessingConfig, preprocess
+from engine.recording.registry import open_recording
 
 N_CHANNELS = 384
 SAMPLING_RATE = 30_000.0

@@ -5,7 +5,7 @@
 Simulates Poisson firing at --rate-hz per unit with --k planted sequences of
 --units-per-motif units each (every member fires at its own lag, with
 probability 0.9, at --motif-rate-hz occurrences per second), bins it
-(--bin-ms, 10 ms: 360,000 bins an hour) and times engine.motifs.discover_motifs
+(--bin-ms, 10 ms: 360,000 bins an hour) and times engine.motifs.discovery.discover_motifs
 with its default settings. Reports the wall time of each phase, the
 process's CPU time (on a shared machine, wall time also counts the others'
 work) and, per planted motif, the filter error of the learned motif matched
@@ -22,8 +22,8 @@ import time
 import numpy as np
 import torch
 
-from engine.motif_simulation import match_planted, simulate_population
-from engine.motifs import MotifConfig, bin_spikes, discover_motifs
+from engine.motifs.simulation import match_planted, simulate_population
+from engine.motifs.discovery import MotifConfig, bin_spikes, discover_motifs
 
 
 def machine() -> str:

@@ -65,7 +65,7 @@ def run_sorter(sorter: str, recording, folder: str, threads: int):
     if sorter.startswith("sparsesort"):
         import torch
 
-        from engine.spikeinterface_sorting import run_sparsesort
+        from engine.sorting.spikeinterface import run_sparsesort
         torch.set_num_threads(threads)
         _, _, device = sorter.partition(":")
         return run_sparsesort(recording, device=device or "auto")
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     # imports before any clock starts: module loading is no sorter's work
     import spikeinterface.sorters  # noqa: F401
 
-    import engine.spikeinterface_sorting  # noqa: F401
+    import engine.sorting.spikeinterface  # noqa: F401
     folder = args.folder or tempfile.mkdtemp(prefix="sparsesort-peers-")
     rows: list[Row] = []
     try:

@@ -21,11 +21,11 @@ import time
 import numpy as np
 import torch
 
-from engine.initialization import initial_filters
-from engine.metrics import compare_spike_trains, match_filters
-from engine.simulate import SimulationConfig, simulate_recording
-from engine.sorting import sort_recording
-from engine.trainer import TrainConfig, Trainer
+from engine.training.initialization import initial_filters
+from engine.groundtruth.metrics import compare_spike_trains, match_filters
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.sorting.sorter import sort_recording
+from engine.training.trainer import TrainConfig, Trainer
 
 
 def run_sparsesort(rec, target, max_steps, **config):
@@ -70,7 +70,7 @@ def run_sporco(rec, target, time_limit):
     """sporco's convolutional dictionary learning from the same initial filters."""
     from sporco.dictlrn import cbpdndl
 
-    from engine.noise import noise_std, universal_lambda
+    from engine.recording.noise import noise_std, universal_lambda
 
     traces = rec.traces()[:, 0].astype(np.float64)
     n = int(rec.sampling_rate)  # one-second signals

@@ -12,7 +12,7 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 @pytest.fixture(scope="session")
 def seed_minute():
     """60 s of the seed data set: 3 units, 10 kHz, 30 Hz, with ground truth."""
-    from engine.simulate import SimulationConfig, simulate_recording
+    from engine.groundtruth.simulate import SimulationConfig, simulate_recording
     return simulate_recording(SimulationConfig(minutes=1.0, seed=1))
 
 

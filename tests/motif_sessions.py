@@ -1,8 +1,8 @@
-"""Sorted sessions whose spikes are a population with planted firing sequences (engine.motif_simulation)."""
+"""Sorted sessions whose spikes are a population with planted firing sequences (engine.motifs.simulation)."""
 import numpy as np
 
-from engine.motif_simulation import simulate_population
-from engine.session import Session, save_session
+from engine.motifs.simulation import simulate_population
+from engine.io.session import Session, save_session
 
 RAW_ARGS = {"n_channels": 1, "dtype": "int16"}
 

@@ -8,7 +8,7 @@ from PyQt6.QtCore import QSettings  # noqa: E402
 
 from app import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from engine.noise import universal_lambda  # noqa: E402
+from engine.recording.noise import universal_lambda  # noqa: E402
 
 CLOSE_TIMEOUT_MS = 30_000
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from engine.activations import (GroupShrinkage, NonnegativeL1, Ridge, Simplex, SoftThreshold, TwoSidedGaussian,
+from engine.model.activations import (GroupShrinkage, NonnegativeL1, Ridge, Simplex, SoftThreshold, TwoSidedGaussian,
                                 make_activation)
 
 N_UNITS = 6

@@ -6,9 +6,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from engine.session import load_session  # noqa: E402
-from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
-from engine.trainer import TrainConfig  # noqa: E402
+from engine.io.session import load_session  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.training.trainer import TrainConfig  # noqa: E402
 from tests.qt_windows import CLOSE_TIMEOUT_MS, close_window, make_window  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,8 +7,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
-from engine.trainer import TrainConfig  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.training.trainer import TrainConfig  # noqa: E402
 from tests.qt_windows import CLOSE_TIMEOUT_MS, close_window, make_window  # noqa: E402
 
 torch.set_num_threads(1)

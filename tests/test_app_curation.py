@@ -9,8 +9,8 @@ import torch  # noqa: E402
 from PyQt6.QtCore import Qt  # noqa: E402
 
 from qt_windows import close_window, make_window, sort_with_true_filters  # noqa: E402
-from engine.journal import journal_path, read_journal  # noqa: E402
-from engine.simulate import SimulationConfig, write_simulation  # noqa: E402
+from engine.curation.journal import journal_path, read_journal  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, write_simulation  # noqa: E402
 
 torch.set_num_threads(1)
 TIMEOUT_MS = 30_000

@@ -3,7 +3,7 @@ import numpy as np
 from qt_windows import close_window, make_window, sort_with_true_filters
 
 from app.exporting import export_to_nwb, export_to_phy
-from engine.simulate import SimulationConfig, write_simulation
+from engine.groundtruth.simulate import SimulationConfig, write_simulation
 
 
 def test_export_to_phy_and_nwb_carries_spikes_and_labels(qtbot, tmp_path):

@@ -6,7 +6,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from qt_windows import close_window, make_window  # noqa: E402
 
-from engine.simulate import SimulationConfig, simulate_recording, write_simulation  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording, write_simulation  # noqa: E402
 
 
 def test_raw_binary_is_band_passed_and_simulations_are_not(qtbot, tmp_path):

@@ -6,9 +6,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import engine.trainer  # noqa: E402
-from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
-from engine.trainer import TrainConfig  # noqa: E402
+import engine.training.trainer  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.training.trainer import TrainConfig  # noqa: E402
 from tests.qt_windows import CLOSE_TIMEOUT_MS, close_window, make_window  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -21,7 +21,7 @@ def test_a_unit_removed_during_training_leaves_the_window_consistent(qtbot, tmp_
         calls.append(len(filters))
         return np.array([len(filters) - 1]) if len(calls) == 2 else np.zeros(0, dtype=np.int64)
 
-    monkeypatch.setattr(engine.trainer, "copy_units", last_unit_is_a_copy_at_the_second_step)
+    monkeypatch.setattr(engine.training.trainer, "copy_units", last_unit_is_a_copy_at_the_second_step)
     win = make_window(qtbot, tmp_path)
     try:
         c = win.controller

@@ -10,8 +10,8 @@ from PyQt6.QtCore import QSettings  # noqa: E402
 
 from app import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from engine.simulate import SimulationConfig, simulate_recording  # noqa: E402
-from engine.trainer import TrainConfig  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.training.trainer import TrainConfig  # noqa: E402
 
 torch.set_num_threads(1)  # Qt's threads and torch's own pool would fight over 2 cores
 TIMEOUT_MS = 30_000
@@ -103,7 +103,7 @@ def test_engine_exception_shows_a_message_and_the_window_stays_usable(qtbot, win
     def fail(self):
         raise exception
 
-    monkeypatch.setattr("engine.trainer.Trainer.initialize", fail)
+    monkeypatch.setattr("engine.training.trainer.Trainer.initialize", fail)
     with qtbot.waitSignal(window.controller.errorOccurred, timeout=TIMEOUT_MS):
         train(window)
     assert words in window.last_error

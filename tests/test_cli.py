@@ -31,7 +31,7 @@ def test_simulate_then_sort_prints_json_summary(tmp_path):
 
 
 def test_sort_reads_raw_binary(tmp_path):
-    from engine.simulate import SimulationConfig, simulate_recording
+    from engine.groundtruth.simulate import SimulationConfig, simulate_recording
     rec = simulate_recording(SimulationConfig(minutes=0.25, seed=8))
     raw = tmp_path / "rec.dat"
     np.round(rec.traces() / 0.5).astype(np.int16).tofile(raw)

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from engine.cli import main
-from engine.session import load_session
+from engine.io.session import load_session
 
 
 @pytest.fixture(scope="module")

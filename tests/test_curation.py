@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.curation import Curation, CurationError
+from engine.curation.model import Curation, CurationError
 
 FS = 10_000.0
 

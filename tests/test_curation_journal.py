@@ -8,9 +8,9 @@ import textwrap
 
 import numpy as np
 
-from engine.curation import Curation
-from engine.curation_store import fold_journal, open_curation, relocate_journal
-from engine.journal import journal_path, read_journal
+from engine.curation.model import Curation
+from engine.curation.store import fold_journal, open_curation, relocate_journal
+from engine.curation.journal import journal_path, read_journal
 
 FS = 10_000.0
 TIMES = np.arange(0, 400_000, 100, dtype=np.int64)
@@ -37,7 +37,7 @@ CHILD = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {tests!r})
     from test_curation_journal import TIMES, UNITS, FS, scripted_action
-    from engine.curation_store import open_curation
+    from engine.curation.store import open_curation
     c = open_curation({session!r}, None, TIMES, UNITS, 4, FS)
     step = 0
     while True:

@@ -1,11 +1,11 @@
 """Curation survives a real re-sort: a lambda change re-sorts with the same filters."""
 import numpy as np
 
-from engine.curation import Curation
-from engine.model import ConvSparseAutoencoder
-from engine.noise import noise_std, universal_lambda
-from engine.simulate import SimulationConfig, simulate_recording
-from engine.sorting import sort_recording
+from engine.curation.model import Curation
+from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.recording.noise import noise_std, universal_lambda
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.sorting.sorter import sort_recording
 
 
 def test_merges_labels_and_splits_follow_a_lambda_change():

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.correlation import convolve_full
-from engine.em_lambda import GammaPrior, estimate_lambda, lambda_update
-from engine.model import ConvSparseAutoencoder
+from engine.model.correlation import convolve_full
+from engine.training.em_lambda import GammaPrior, estimate_lambda, lambda_update
+from engine.model.autoencoder import ConvSparseAutoencoder
 
 SIGMA = 0.05
 

@@ -3,10 +3,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.active_set import SparseCodes, cross_correlations, merge_spikes
-from engine.amplitude_floor import FLOOR_FRACTION, amplitude_floors
-from engine.model import ConvSparseAutoencoder
-from engine.spectral import SpectralOperator
+from engine.model.active_set import SparseCodes, cross_correlations, merge_spikes
+from engine.training.amplitude_floor import FLOOR_FRACTION, amplitude_floors
+from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.model.spectral import SpectralOperator
 
 
 @pytest.mark.parametrize("channels, units, taps, n", [(1, 3, 45, 3000), (4, 5, 90, 1234), (32, 7, 31, 517), (2, 3, 90, 20_000)])
@@ -65,7 +65,7 @@ def test_a_small_spike_on_the_flank_of_a_large_one_is_found_from_the_residual(mo
     assert [(p, u) for p, u, _ in found] == [(400, 0), (400 + lag, 1)]
     np.testing.assert_allclose([v for _, _, v in found], [30.0, 4.0], rtol=0.02)
     nothing = np.zeros(0, dtype=np.int64)
-    monkeypatch.setattr("engine.active_set._uncovered_candidates", lambda *args: (nothing, nothing, nothing))
+    monkeypatch.setattr("engine.model.active_set._uncovered_candidates", lambda *args: (nothing, nothing, nothing))
     assert (400 + lag, 1) not in [(p, u) for p, u, _ in spikes()]  # Hᵀy alone misses it
 
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from engine.em_lambda import GammaPrior, OnlineLambdaEM, lambda_update
-from engine.simulate import SimulationConfig, simulate_recording
-from engine.trainer import TrainConfig, Trainer
+from engine.training.em_lambda import GammaPrior, OnlineLambdaEM, lambda_update
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.training.trainer import TrainConfig, Trainer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

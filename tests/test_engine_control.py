@@ -2,8 +2,8 @@ import threading
 
 import numpy as np
 
-from engine.simulate import SimulationConfig, simulate_recording
-from engine.trainer import TrainConfig, Trainer
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.training.trainer import TrainConfig, Trainer
 
 
 def small_trainer(**kwargs):
@@ -64,7 +64,7 @@ def test_adam_update_trains_through_the_unrolled_encoder():
 
 
 def test_training_stops_once_the_filters_settle_within_the_tolerance():
-    from engine.trainer import SETTLED_STEPS
+    from engine.training.trainer import SETTLED_STEPS
 
     loose = small_trainer(max_steps=40, tolerance=1.0)  # any step moves a unit-norm filter by less than 1
     list(loose.steps())

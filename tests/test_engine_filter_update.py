@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.filter_update import LeastSquaresFilterUpdate
+from engine.training.filter_update import LeastSquaresFilterUpdate
 
 
 def test_least_squares_update_recovers_the_filters_from_their_codes():

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from engine.initialization import initial_filters
-from engine.metrics import compare_spike_trains, match_filters
-from engine.sorting import sort_recording
-from engine.trainer import TrainConfig, Trainer
+from engine.training.initialization import initial_filters
+from engine.groundtruth.metrics import compare_spike_trains, match_filters
+from engine.sorting.sorter import sort_recording
+from engine.training.trainer import TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.metrics import compare_spike_trains, count_matches, filter_error, match_filters
+from engine.groundtruth.metrics import compare_spike_trains, count_matches, filter_error, match_filters
 
 
 def test_filter_error_ignores_scale_and_small_shifts(rng):

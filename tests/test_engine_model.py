@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import minimize
 
-from engine.correlation import convolve_full, correlate
-from engine.model import ConvSparseAutoencoder
+from engine.model.correlation import convolve_full, correlate
+from engine.model.autoencoder import ConvSparseAutoencoder
 
 
 @pytest.mark.parametrize("channels,units,taps,n", [(1, 3, 45, 1000), (4, 5, 7, 333), (3, 2, 20, 21),
@@ -89,9 +89,9 @@ def test_filters_are_projected_to_unit_norm(rng):
 
 def test_reweighting_sorts_more_accurately_than_the_plain_lasso(seed_minute):
     """A second, reweighted pass removes the lasso's spurious codes where spikes overlap."""
-    from engine.metrics import compare_spike_trains
-    from engine.noise import noise_std, universal_lambda
-    from engine.sorting import sort_recording
+    from engine.groundtruth.metrics import compare_spike_trains
+    from engine.recording.noise import noise_std, universal_lambda
+    from engine.sorting.sorter import sort_recording
 
     truth = seed_minute.ground_truth
     lam = 1.3 * universal_lambda(float(np.median(noise_std(seed_minute.traces()))), 3, 10_000)
@@ -101,6 +101,6 @@ def test_reweighting_sorts_more_accurately_than_the_plain_lasso(seed_minute):
         result = sort_recording(seed_minute, model)
         scores = compare_spike_trains(truth.spike_times, truth.spike_units, result.times, result.units, 10_000)
         accuracies.append(np.mean([s.accuracy for s in scores]))
-    # 0.9706 -> 0.9729 on this minute: the residual candidates (engine.active_set) already recover part
+    # 0.9706 -> 0.9729 on this minute: the residual candidates (engine.model.active_set) already recover part
     # of what reweighting used to (it was 0.003 and more before them)
     assert accuracies[1] > accuracies[0] + 0.001

@@ -1,7 +1,7 @@
 import numpy as np
 
-from engine.recording import open_recording
-from engine.simulate import SimulationConfig, simulate_recording, write_simulation
+from engine.recording.registry import open_recording
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording, write_simulation
 
 
 def test_seed_data_set_statistics():
@@ -40,7 +40,7 @@ def test_written_simulation_reads_back(tmp_path):
 
 
 def test_simulation_records_its_simulator_version(tmp_path):
-    from engine.simulate import SIMULATOR_VERSION, simulator_version
+    from engine.groundtruth.simulate import SIMULATOR_VERSION, simulator_version
     path = tmp_path / "sim.h5"
     write_simulation(path, SimulationConfig(minutes=0.01))
     assert simulator_version(path) == SIMULATOR_VERSION

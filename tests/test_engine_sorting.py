@@ -1,9 +1,9 @@
 import numpy as np
 
-from engine.model import ConvSparseAutoencoder
-from engine.noise import noise_std, universal_lambda
-from engine.simulate import SimulationConfig, simulate_recording
-from engine.sorting import sort_recording
+from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.recording.noise import noise_std, universal_lambda
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.sorting.sorter import sort_recording
 
 
 def test_chunked_sorting_equals_one_pass():

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from engine.cli import main
-from engine.export.nwb import export_nwb
-from engine.export.phy import export_phy
-from engine.session import load_session
+from engine.io.nwb import export_nwb
+from engine.io.phy import export_phy
+from engine.io.session import load_session
 from tests.test_session import make_session
 
 N_FILE_CHANNELS = 5  # the session uses file channels 0-3; channel 4 is not on the probe
@@ -112,14 +112,14 @@ def test_sort_with_phy_and_nwb_in_one_go_then_export_and_info(tmp_path, capsys):
 
 def test_export_needs_a_target(tmp_path, capsys):
     session_path = tmp_path / "s.h5"
-    from engine.session import save_session
+    from engine.io.session import save_session
     save_session(session_path, make_session())
     assert main(["export", str(session_path)]) == 2
     assert "--phy DIR and/or --nwb FILE" in capsys.readouterr().err
 
 
 def test_exports_follow_the_curation_model(tmp_path, raw_session, capsys):
-    from engine.curation import Curation
+    from engine.curation.model import Curation
     import spikeinterface.extractors as se
 
     s = raw_session
@@ -142,7 +142,7 @@ def test_exports_follow_the_curation_model(tmp_path, raw_session, capsys):
         units = io.read().units.to_dataframe()
         assert sorted(units.index) == [1, merged] and units.loc[merged, "label"] == "good"
         assert len(units.loc[merged, "spike_times"]) == int(np.sum(s.spike_units != 1))
-    from engine.session import save_session
+    from engine.io.session import save_session
     save_session(tmp_path / "s.h5", s)
     assert main(["info", str(tmp_path / "s.h5")]) == 0
     assert "curation: 2 clusters: 1 good, 1 unsorted" in capsys.readouterr().out

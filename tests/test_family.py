@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.activations import NonnegativeL1
-from engine.correlation import convolve_full
-from engine.family_model import FamilyAutoencoder, train_family
-from engine.likelihoods import Binomial, Gaussian, Poisson, make_likelihood
-from engine.metrics import match_filters
+from engine.model.activations import NonnegativeL1
+from engine.model.correlation import convolve_full
+from engine.model.family import FamilyAutoencoder, train_family
+from engine.model.likelihoods import Binomial, Gaussian, Poisson, make_likelihood
+from engine.groundtruth.metrics import match_filters
 
 N_UNITS, N_CHANNELS, N_TAPS = 3, 2, 15
 N_CODES = 60_000
@@ -64,8 +64,8 @@ def test_auto_encoder_recovers_known_filters_from_counts(likelihood, baseline_me
 
 
 def test_gaussian_family_model_matches_the_spike_sorting_encoder_without_reweighting(rng):
-    """With the Gaussian likelihood and the nonnegative L1 prior, the family encoder is engine.model's FISTA."""
-    from engine.model import ConvSparseAutoencoder
+    """With the Gaussian likelihood and the nonnegative L1 prior, the family encoder is engine.model.autoencoder's FISTA."""
+    from engine.model.autoencoder import ConvSparseAutoencoder
     filters = rng.normal(size=(N_UNITS, N_CHANNELS, N_TAPS))
     y = torch.as_tensor(rng.normal(size=(2, N_CHANNELS, 200)), dtype=torch.float32)
     family = FamilyAutoencoder(filters, make_likelihood("gaussian"), NonnegativeL1(0.5), n_steps=40)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.motif_simulation import match_planted, simulate_population
-from engine.motifs import MotifConfig, bin_spikes, discover_motifs
+from engine.motifs.simulation import match_planted, simulate_population
+from engine.motifs.discovery import MotifConfig, bin_spikes, discover_motifs
 
 BIN_MS = 10.0
 

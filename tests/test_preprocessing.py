@@ -3,10 +3,12 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from engine.cli import _describe_preprocessing, _preprocessing_config, build_parser
-from engine.preprocessing import (NO_PREPROCESSING, PreprocessedRecording, PreprocessingConfig, default_config,
+from engine.cli.commands import build_parser
+from engine.cli.sessions import describe_preprocessing as _describe_preprocessing
+from engine.cli.sort import preprocessing_config as _preprocessing_config
+from engine.recording.preprocessing import (NO_PREPROCESSING, PreprocessedRecording, PreprocessingConfig, default_config,
                                   preprocess)
-from engine.recording import ArrayRecording, GroundTruth
+from engine.recording.base import ArrayRecording, GroundTruth
 
 RATE = 30_000.0
 

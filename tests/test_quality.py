@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from engine.curation_similarity import cluster_similarity, filter_similarity, merge_suggestions
-from engine.curation_trains import correlogram, firing_rate, isi_histogram
-from engine.quality import amplitude_cutoff, isi_violation_ratio, isolation, presence_ratio, quality_metrics
-from engine.simulate import SimulationConfig, simulate_recording
+from engine.curation.similarity import cluster_similarity, filter_similarity, merge_suggestions
+from engine.curation.trains import correlogram, firing_rate, isi_histogram
+from engine.curation.quality import amplitude_cutoff, isi_violation_ratio, isolation, presence_ratio, quality_metrics
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
 
 FS = 10_000.0
 
@@ -71,7 +71,7 @@ def test_quality_metrics_of_the_true_units_are_good(recording):
     truth = recording.ground_truth
     order = np.argsort(truth.spike_times)
     times, units = truth.spike_times[order], truth.spike_units[order]
-    from engine.noise import noise_std
+    from engine.recording.noise import noise_std
     sigma = noise_std(recording.traces(0, 50_000))
     metrics = quality_metrics(recording, times, truth.amplitudes[order], units, [0, 1, 2], sigma)
     for unit, m in metrics.items():

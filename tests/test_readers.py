@@ -4,12 +4,12 @@ import numpy as np
 import probeinterface
 import pytest
 
-from engine.readers.binary import BinaryRecording
-from engine.readers.hdf5 import Hdf5Recording
-from engine.readers.nwb import NwbRecording
-from engine.readers.spikeglx import SpikeGlxRecording
-from engine.readers.spikeinterface import SpikeInterfaceRecording
-from engine.recording import open_recording
+from engine.recording.readers.binary import BinaryRecording
+from engine.recording.readers.hdf5 import Hdf5Recording
+from engine.recording.readers.nwb import NwbRecording
+from engine.recording.readers.spikeglx import SpikeGlxRecording
+from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
+from engine.recording.registry import open_recording
 
 RATE = 30_000.0
 

@@ -7,8 +7,9 @@ import pytest
 
 from engine.cli import main
 from engine.errors import RecordingError
-from engine.preprocessing import PreprocessedRecording, PreprocessingConfig
-from engine.recording import ArrayRecording, open_recording
+from engine.recording.preprocessing import PreprocessedRecording, PreprocessingConfig
+from engine.recording.base import ArrayRecording
+from engine.recording.registry import open_recording
 from tests.test_readers import write_nwb, write_spikeglx
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from engine.errors import RecordingError
-from engine.preprocessing import PreprocessedRecording, PreprocessingConfig
-from engine.readers.binary import BinaryRecording
-from engine.session import Session, load_session, recording_info, reopen_recording, save_session
-from engine.trainer import TrainConfig
+from engine.recording.preprocessing import PreprocessedRecording, PreprocessingConfig
+from engine.recording.readers.binary import BinaryRecording
+from engine.io.session import Session, load_session, recording_info, reopen_recording, save_session
+from engine.training.trainer import TrainConfig
 
 
 def make_session(recording_path="/data/rec.bin", n_units=3, n_channels=4, n_spikes=500, seed=0) -> Session:

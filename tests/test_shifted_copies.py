@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from engine.initialization import merge_templates
-from engine.metrics import match_filters
-from engine.shifted_copies import copy_units
-from engine.trainer import TrainConfig, Trainer
+from engine.training.initialization import merge_templates
+from engine.groundtruth.metrics import match_filters
+from engine.training.shifted_copies import copy_units
+from engine.training.trainer import TrainConfig, Trainer
 
 TAPS = 90
 

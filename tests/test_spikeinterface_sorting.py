@@ -5,7 +5,7 @@ import pytest
 sc = pytest.importorskip("spikeinterface.core")
 from spikeinterface.comparison import compare_sorter_to_ground_truth  # noqa: E402
 
-from engine.spikeinterface_sorting import run_sparsesort  # noqa: E402
+from engine.sorting.spikeinterface import run_sparsesort  # noqa: E402
 
 
 def test_entry_point_sorts_a_generated_tetrode_accurately(one_torch_thread):

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from app.views.cluster_view import ClusterView
-from engine.curation_trains import correlogram
+from engine.curation.trains import correlogram
 
 BIN_MS = 1.0
 WINDOW_MS = 50.0

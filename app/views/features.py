@@ -10,7 +10,7 @@ import pyqtgraph as pg
 
 from app.views.cluster_view import ClusterView
 from app.views.lasso import LassoViewBox, points_in_polygon
-from engine.curation_features import best_channels, pca_features, read_snippets, sample_spikes
+from engine.curation.features import best_channels, pca_features, read_snippets, sample_spikes
 
 MAX_SPIKES = 5000
 CHANNELS = 4

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 
 from app.colors import unit_color
 from app.views.canvas import CanvasView
-from engine.metrics import match_filters
+from engine.groundtruth.metrics import match_filters
 
 COLUMNS = 4
 

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from app.views.cluster_view import ClusterView
-from engine.curation_trains import firing_rate
+from engine.curation.trains import firing_rate
 
 BINS = 100  # across the recording, whatever its length
 

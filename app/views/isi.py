@@ -6,8 +6,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 
 from app.views.cluster_view import ClusterView
-from engine.curation_trains import isi_histogram
-from engine.quality import ISI_THRESHOLD_MS
+from engine.curation.trains import isi_histogram
+from engine.curation.quality import ISI_THRESHOLD_MS
 
 
 class IsiView(ClusterView):

@@ -8,7 +8,7 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.colors import motif_color
-from engine.motifs import MotifConfig
+from engine.motifs.discovery import MotifConfig
 
 MAX_COLUMNS = 4
 MAX_UNIT_TICKS = 16

@@ -7,8 +7,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QSplitter
 
 from app.views.cluster_view import ClusterView
-from engine.curation import DELETED_LABEL
-from engine.curation_similarity import cluster_similarity, filter_similarity, merge_suggestions
+from engine.curation.model import DELETED_LABEL
+from engine.curation.similarity import cluster_similarity, filter_similarity, merge_suggestions
 
 
 class SimilarityView(ClusterView):
@@ -43,7 +43,7 @@ class SimilarityView(ClusterView):
 
     def refresh(self) -> None:
         filters, curation = self.controller.filters, self.curation.curation
-        # training can remove a unit (engine.shifted_copies): wait for the sort with the new filters
+        # training can remove a unit (engine.training.shifted_copies): wait for the sort with the new filters
         if filters is not None and curation is not None and curation.n_units == len(filters):
             super().refresh()
 

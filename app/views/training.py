@@ -7,7 +7,7 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSlider,
                              QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from engine.trainer import TrainConfig
+from engine.training.trainer import TrainConfig
 
 LAMBDA_RANGE = (1e-2, 1e4)
 SLIDER_TICKS = 600

@@ -6,7 +6,7 @@ from PyQt6.QtGui import QBrush
 from PyQt6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.colors import unit_color
-from engine.curation import LABELS
+from engine.curation.model import LABELS
 
 COLUMNS = ["unit", "spikes", "rate (Hz)", "mean amp.", "SNR", "ISI viol. ratio", "presence", "amp. cutoff",
            "isolation", "label", "note"]

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 
 from app.views.cluster_view import ClusterView
-from engine.curation_features import best_channels, read_snippets, sample_spikes
+from engine.curation.features import best_channels, read_snippets, sample_spikes
 
 SHOWN_SPIKES = 60
 CHANNELS = 4

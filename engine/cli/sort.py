@@ -1,0 +1,196 @@
+"""``sparsesort sort``: learn a recording's filters, sort its spikes, write the session (and exports)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from tqdm import tqdm
+
+from engine.cli.common import Command, progress_bar
+from engine.cli.sessions import export_session
+from engine.errors import RecordingError
+from engine.groundtruth.metrics import compare_spike_trains, match_filters
+from engine.io.session import Session, recording_info, save_session
+from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
+from engine.recording.registry import open_recording
+from engine.sorting.sorter import default_thresholds, sort_recording
+from engine.training.trainer import TrainConfig, Trainer
+
+AUTO_LAMBDA = "auto"
+
+
+def lambda_option(text: str) -> float | str:
+    """``--lambda``: a positive number, or ``auto`` (learned by EM while training)."""
+    if text.strip().lower() == AUTO_LAMBDA:
+        return AUTO_LAMBDA
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or '{AUTO_LAMBDA}', got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"lambda must be positive, got {text}")
+    return value
+
+
+def describe_lambda(trainer: Trainer) -> str:
+    if trainer.config.lam_auto:
+        return f"{trainer.model.lam:.4g} (learned by EM; noise-based {trainer.noise_lambda:.4g})"
+    if trainer.config.lam is None:
+        return f"{trainer.model.lam:.4g} (noise-based)"
+    return f"{trainer.model.lam:.4g}"
+
+
+def recording_args(args) -> dict:
+    """Keyword arguments of open_recording, as the session stores them to reopen the recording."""
+    rec_args = {"sampling_rate": args.sampling_rate, "n_channels": args.n_channels, "dtype": args.dtype,
+                "offset": args.offset, "gain": args.gain}
+    if args.probe is not None:
+        rec_args["probe"] = os.path.abspath(args.probe)
+    if args.dataset is not None:
+        rec_args["dataset"] = args.dataset
+    if args.format is not None:
+        rec_args["format"] = args.format
+    return rec_args
+
+
+def preprocessing_config(args, recording) -> PreprocessingConfig:
+    """The auto rule (engine.recording.preprocessing.default_config), then the flags that override it."""
+    if args.no_preprocess:
+        return NO_PREPROCESSING
+    config = default_config(recording)
+    if args.bandpass is not None:
+        config.bandpass = tuple(args.bandpass)
+    elif args.no_bandpass:
+        config.bandpass = None
+    if args.cmr is not None:
+        config.common_reference = args.cmr
+    if args.reference is not None:
+        config.reference = args.reference
+    if args.whiten:
+        config.whiten = True
+    return config
+
+
+def add_arguments(p) -> None:
+    p.add_argument("recording")
+    p.add_argument("--units", type=int, default=None, help="number of units (default: from the data)")
+    p.add_argument("--lambda", dest="lam", type=lambda_option, default=None,
+                   help="sparsity weight: a number, or 'auto' to learn it by EM while training "
+                   "(default: from the noise level)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--steps", type=int, default=TrainConfig.max_steps, help="training steps")
+    p.add_argument("--filter-ms", type=float, default=TrainConfig.filter_ms)
+    p.add_argument("--unrolled-steps", type=int, default=TrainConfig.n_steps)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="session file (default: next to the recording)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
+    p.add_argument("--n-channels", type=int, default=None, help="raw binary: channel count")
+    p.add_argument("--dtype", default=None, help="raw binary: int16 (default), uint16, int32, float32, float64")
+    p.add_argument("--offset", type=int, default=0, help="raw binary: header bytes")
+    p.add_argument("--gain", type=float, default=1.0, help="raw binary: microvolts per unit")
+    p.add_argument("--probe", default=None, help="raw binary / SpikeGLX: probeinterface JSON or PRB file "
+                   "(geometry; channels not on the probe are skipped)")
+    p.add_argument("--dataset", default=None, help="HDF5: dataset name; NWB: ElectricalSeries name")
+    p.add_argument("--format", default=None, help="binary, spikeglx, hdf5, nwb or a SpikeInterface reader "
+                   "(openephys, intan, ...); default: from the file name")
+    g = p.add_argument_group("preprocessing (default: band-pass, plus common average reference from 8 channels, "
+                             "for real recordings; none for simulated recordings with ground truth)")
+    g.add_argument("--no-preprocess", action="store_true", help="use the recording as it is")
+    g.add_argument("--bandpass", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
+                   help="band-pass edges in Hz (default 300 6000)")
+    g.add_argument("--no-bandpass", action="store_true")
+    g.add_argument("--cmr", action=argparse.BooleanOptionalAction, default=None,
+                   help="common reference: subtract the mean (or --reference median) over channels")
+    g.add_argument("--reference", choices=("mean", "median"), default=None,
+                   help="what the common reference subtracts (default mean: overlapping spikes stay additive)")
+    g.add_argument("--whiten", action="store_true", help="whiten across channels")
+    p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
+    p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
+
+
+def run(args) -> int:
+    rec_args = recording_args(args)
+    raw_recording = open_recording(args.recording, **rec_args)
+    try:
+        preprocessing = preprocessing_config(args, raw_recording)
+        recording = preprocess(raw_recording, preprocessing)
+    except ValueError as exc:
+        raise RecordingError(args.recording, str(exc)) from None
+    auto = args.lam == AUTO_LAMBDA
+    config = TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
+                         max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
+    trainer = Trainer(recording, config, snapshot_interval=0.5)
+    t0 = time.perf_counter()
+    try:
+        trainer.initialize()
+    except ValueError as exc:
+        raise RecordingError(args.recording, str(exc)) from None
+    with tqdm(total=config.max_steps, desc="learning filters", disable=args.quiet, file=sys.stderr,
+              leave=False) as bar:
+        for snap in trainer.steps():
+            bar.n = snap.step
+            bar.set_postfix(loss=f"{snap.loss:.3g}", snr=f"{snap.snr_db:.1f}dB")
+    train_seconds = time.perf_counter() - t0
+    model = trainer.model
+    t0 = time.perf_counter()
+    with progress_bar(recording.n_samples, "sorting", args.quiet) as bar:
+        result = sort_recording(recording, model, progress=bar.update)
+    sort_seconds = time.perf_counter() - t0
+
+    summary = {
+        "recording": os.fspath(args.recording),
+        "units": model.n_units,
+        "spikes": int(len(result)),
+        "spikes_per_unit": result.counts().tolist(),
+        "lambda": model.lam,
+        "lambda_auto": config.lam_auto,
+        "noise_lambda": trainer.noise_lambda,
+        "device": str(trainer.device),
+        "train_steps": trainer.step,
+        "train_seconds": round(train_seconds, 3),
+        "sort_seconds": round(sort_seconds, 3),
+    }
+    truth = recording.ground_truth
+    if truth is not None:
+        _, errors = match_filters(model.filters(), truth.waveforms)
+        scores = compare_spike_trains(truth.spike_times, truth.spike_units, result.times, result.units,
+                                      recording.sampling_rate)
+        summary["filter_error"] = [round(float(e), 4) for e in errors]
+        summary["accuracy"] = [round(s.accuracy, 4) for s in scores]
+        summary["precision"] = [round(s.precision, 4) for s in scores]
+        summary["recall"] = [round(s.recall, 4) for s in scores]
+
+    out = args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
+    h = trainer.history
+    session = Session(
+        recording_path=os.path.abspath(args.recording), recording_args=rec_args,
+        sampling_rate=recording.sampling_rate, filters=model.filters(), lam=model.lam,
+        train_config=config.to_dict(), spike_times=result.times, spike_units=result.units,
+        spike_amplitudes=result.amplitudes, thresholds=default_thresholds(model),
+        history={"step": h.step, "elapsed": h.elapsed, "loss": h.loss, "snr_db": h.snr_db, "lambda": h.lam},
+        metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
+        preprocessing={} if preprocessing.is_identity else preprocessing.to_dict(),
+        recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
+        min_amplitudes=model.min_amplitudes,
+    )
+    save_session(out, session)
+    summary["session"] = out
+    summary["preprocessing"] = session.preprocessing
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
+              f"sorted in {sort_seconds:.1f} s on {summary['device']}; session: {out}")
+        print(f"  lambda: {describe_lambda(trainer)}")
+        if truth is not None:
+            for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"])):
+                print(f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}")
+    export_session(session, args.phy, args.nwb, quiet=args.json)
+    return 0
+
+
+COMMAND = Command("sort", "learn the filters of a recording and sort its spikes", add_arguments, run)

@@ -1,0 +1,2 @@
+"""Manual curation: the action-log model, its journal, features, similarity, spike trains and
+quality metrics."""

@@ -1,0 +1,47 @@
+"""Similarity of learned filters, and merge suggestions from it.
+
+A shifted copy of a waveform is the auto-encoder's typical duplicate unit, so
+similarity is the best normalised cross-correlation over time shifts (up to
+half a filter), the complement of the filter error: sqrt(1 - error^2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.groundtruth.metrics import filter_error
+
+MERGE_SUGGESTION_THRESHOLD = 0.9
+
+
+def filter_similarity(filters: np.ndarray) -> np.ndarray:
+    """(units, units) symmetric matrix in [0, 1], ones on the diagonal."""
+    n = len(filters)
+    max_shift = filters.shape[-1] // 2
+    sim = np.eye(n)
+    for a in range(n):
+        for b in range(a + 1, n):
+            err = filter_error(filters[a], filters[b], max_shift=max_shift)
+            sim[a, b] = sim[b, a] = np.sqrt(max(0.0, 1.0 - err * err))
+    return sim
+
+
+def cluster_similarity(filter_sim: np.ndarray, cluster_filters: dict[int, list[int]]) -> np.ndarray:
+    """Similarity of clusters: the best of their filters' (a merged cluster holds several filters)."""
+    ids = list(cluster_filters)
+    sim = np.eye(len(ids))
+    for i, a in enumerate(ids):
+        for j in range(i + 1, len(ids)):
+            fa, fb = cluster_filters[a], cluster_filters[ids[j]]
+            value = float(filter_sim[np.ix_(fa, fb)].max()) if fa and fb else 0.0
+            sim[i, j] = sim[j, i] = value
+    return sim
+
+
+def merge_suggestions(sim: np.ndarray, ids, threshold: float = MERGE_SUGGESTION_THRESHOLD,
+                      exclude=()) -> list[tuple[int, int, float]]:
+    """Pairs (a, b, similarity) above ``threshold``, most similar first; pairs touching ``exclude`` are left out."""
+    ids = list(ids)
+    excluded = set(exclude)
+    pairs = [(ids[i], ids[j], float(sim[i, j])) for i in range(len(ids)) for j in range(i + 1, len(ids))
+             if sim[i, j] >= threshold and ids[i] not in excluded and ids[j] not in excluded]
+    return sorted(pairs, key=lambda p: -p[2])

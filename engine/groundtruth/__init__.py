@@ -1,0 +1,1 @@
+"""Simulated recordings with known truth, and the metrics that score a sort against it."""

@@ -1,0 +1,164 @@
+"""Session files: everything a sorting run produced, in one HDF5 file.
+
+Layout (schema 2)::
+
+    attrs     schema_version, recording_path, sampling_rate
+    settings/ JSON text: recording_args (what open_recording was given),
+              recording_info (format, size, raw binary source), preprocessing,
+              train_config, metrics, curation
+    recording/channel_positions
+    model/    filters (units, channels, taps), thresholds, min_amplitudes (optional); attrs lambda
+    spikes/   times (trough samples), units, amplitudes
+    history/  one array per training curve
+
+Settings are JSON datasets rather than attributes because HDF5 attributes
+are limited to 64 kB and curation state can grow past that. Schema 1 files
+(settings as attributes) still load. Written atomically (temporary file,
+fsync, rename), so a crash mid-write never leaves a half-written session.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import h5py
+import numpy as np
+
+from engine.errors import RecordingError
+
+SCHEMA_VERSION = 2
+JSON_FIELDS = ("recording_args", "recording_info", "preprocessing", "train_config", "metrics", "curation")
+
+
+@dataclass
+class Session:
+    recording_path: str | None
+    recording_args: dict
+    sampling_rate: float
+    filters: np.ndarray
+    lam: float
+    train_config: dict
+    spike_times: np.ndarray
+    spike_units: np.ndarray
+    spike_amplitudes: np.ndarray
+    thresholds: np.ndarray
+    history: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    curation: dict = field(default_factory=dict)  # JSON-serialisable; owned by the curation model
+    preprocessing: dict = field(default_factory=dict)  # PreprocessingConfig.to_dict(); {}: none
+    recording_info: dict = field(default_factory=dict)  # see recording_info()
+    channel_positions: np.ndarray | None = None
+    min_amplitudes: np.ndarray | None = None  # per-unit amplitude floors (engine.training.amplitude_floor)
+    schema_version: int = SCHEMA_VERSION
+
+
+def recording_info(recording) -> dict:
+    """What a session keeps about its recording, beyond the arguments that reopen it."""
+    source = recording.raw_source()
+    return {
+        "format": recording.format_name,
+        "n_samples": int(recording.n_samples),
+        "n_channels": int(recording.n_channels),
+        "raw_binary": None if source is None else {
+            "path": os.path.abspath(source.path), "dtype": source.dtype, "n_channels": source.n_channels,
+            "offset": source.offset, "channel_indices": list(source.channel_indices)},
+    }
+
+
+def _plain(value):
+    """numpy scalars and arrays as JSON understands them."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def save_session(path, session: Session) -> None:
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs["schema_version"] = SCHEMA_VERSION
+            h5.attrs["recording_path"] = session.recording_path or ""
+            h5.attrs["sampling_rate"] = session.sampling_rate
+            settings = h5.create_group("settings")
+            for name in JSON_FIELDS:
+                settings[name] = json.dumps(getattr(session, name), default=_plain)
+            if session.channel_positions is not None:
+                h5["recording/channel_positions"] = np.asarray(session.channel_positions, dtype=float)
+            model = h5.create_group("model")
+            model["filters"] = session.filters
+            model.attrs["lambda"] = session.lam
+            model["thresholds"] = session.thresholds
+            if session.min_amplitudes is not None:
+                model["min_amplitudes"] = np.asarray(session.min_amplitudes, dtype=np.float32)
+            spikes = h5.create_group("spikes")
+            spikes["times"] = session.spike_times
+            spikes["units"] = session.spike_units
+            spikes["amplitudes"] = session.spike_amplitudes
+            history = h5.create_group("history")
+            for key, values in session.history.items():
+                history[key] = np.asarray(values)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _json_field(h5: h5py.File, name: str):
+    if "settings" in h5 and name in h5["settings"]:
+        raw = h5["settings"][name][()]
+    elif name in h5.attrs:  # schema 1
+        raw = h5.attrs[name]
+    else:
+        return {}
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def load_session(path) -> Session:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RecordingError(path, "no such session file")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise RecordingError(path, f"cannot be read as HDF5 ({exc})") from None
+    with h5:
+        if "schema_version" not in h5.attrs or "model" not in h5:
+            raise RecordingError(path, "is not a sparsesort session file")
+        version = int(h5.attrs["schema_version"])
+        if version > SCHEMA_VERSION:
+            raise RecordingError(path, f"was written by a newer sparsesort (schema {version})")
+        positions = h5.get("recording/channel_positions")
+        floors = h5.get("model/min_amplitudes")  # sessions written before the floors have none
+        return Session(
+            recording_path=str(h5.attrs["recording_path"]) or None,
+            sampling_rate=float(h5.attrs["sampling_rate"]),
+            filters=np.asarray(h5["model/filters"]),
+            lam=float(h5["model"].attrs["lambda"]),
+            spike_times=np.asarray(h5["spikes/times"]),
+            spike_units=np.asarray(h5["spikes/units"]),
+            spike_amplitudes=np.asarray(h5["spikes/amplitudes"]),
+            thresholds=np.asarray(h5["model/thresholds"]),
+            history={k: np.asarray(v) for k, v in h5["history"].items()},
+            channel_positions=None if positions is None else np.asarray(positions),
+            min_amplitudes=None if floors is None else np.asarray(floors),
+            schema_version=version,
+            **{name: _json_field(h5, name) for name in JSON_FIELDS},
+        )
+
+
+def reopen_recording(session: Session):
+    """The session's recording, opened as it was sorted (same reader options, same preprocessing)."""
+    from engine.recording.preprocessing import PreprocessingConfig, preprocess
+    from engine.recording.registry import open_recording
+
+    if session.recording_path is None:
+        raise RecordingError(None, "the session names no recording file")
+    recording = open_recording(session.recording_path, **session.recording_args)
+    config = PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing else None
+    return preprocess(recording, config)

@@ -1,0 +1,1 @@
+"""Recurring firing motifs of sorted units (a Poisson convolutional auto-encoder) and their simulation."""

@@ -1,1 +1,0 @@
-"""Readers: one file per recording format, each a ``Recording`` subclass."""

@@ -1,0 +1,1 @@
+"""Sorting a whole recording with a learned model, and the SpikeInterface entry point."""

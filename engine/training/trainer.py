@@ -1,0 +1,317 @@
+"""Training the auto-encoder: a plain-Python object driven from any thread.
+
+``Trainer.steps()`` yields ``Snapshot``s (at most one per
+``snapshot_interval`` seconds, plus the last); ``pause``, ``resume``,
+``stop`` and ``set_lambda`` may be called from another thread and take effect
+between two steps.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from engine.model.active_set import drop_below, merge_spikes
+from engine.training.amplitude_floor import RunningFloors, calibrate_floors
+from engine.model.device import resolve_device
+from engine.training.em_lambda import OnlineLambdaEM
+from engine.training.filter_update import LeastSquaresFilterUpdate
+from engine.training.initialization import initial_filters, merge_shift, trough_tap
+from engine.groundtruth.metrics import match_filters
+from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.recording.noise import universal_lambda
+from engine.recording.base import Recording
+from engine.training.shifted_copies import copy_units
+from engine.sorting.sorter import REFRACTORY_MS
+
+SETTLED_STEPS = 3
+MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
+MAX_BUFFER_SECONDS = 120.0  # in 32 stretches spread over the recording: variety enough for the batches
+
+
+@dataclass
+class TrainConfig:
+    n_units: int | None = None  # None: chosen from the data
+    filter_ms: float = 4.5
+    n_steps: int = 30  # unrolled FISTA steps (in two reweighted passes)
+    update: str = "lstsq"  # "lstsq": closed-form decoder; "adam": backprop through the unrolled encoder
+    learning_rate: float = 3e-3  # Adam only
+    debias_steps: int = 5
+    batch_size: int = 32
+    segment_ms: float = 300.0
+    max_steps: int = 30
+    tolerance: float = 0.0  # stop once no filter moves by more than this (unit-norm distance) for SETTLED_STEPS steps
+    lam: float | None = None  # None: universal threshold from the noise level
+    lam_scale: float = 1.3
+    lam_auto: bool = False  # learn lambda by EM while training, prior around the noise-based lambda
+    lam_prior_weight: float = 4.0  # lam_auto: the prior counts this many times a batch's codes
+    init_seconds: float = 60.0
+    init_threshold: float = 5.0
+    device: str = "auto"
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Snapshot:
+    step: int
+    elapsed: float
+    loss: float
+    snr_db: float
+    lam: float
+    filters: np.ndarray  # numpy copy, (units, channels, taps)
+    filter_error: list[float] | None = None  # per true unit, when ground truth is known
+    finished: bool = False
+    min_amplitudes: np.ndarray | None = None  # per unit, once training has finished (engine.training.amplitude_floor)
+
+
+@dataclass
+class History:
+    step: list[int] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    snr_db: list[float] = field(default_factory=list)
+    lam: list[float] = field(default_factory=list)
+    filter_error: list[list[float]] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, recording: Recording, config: TrainConfig | None = None,
+                 snapshot_interval: float = 0.05):
+        self.recording = recording
+        self.config = config or TrainConfig()
+        self.snapshot_interval = snapshot_interval
+        self.device = resolve_device(self.config.device)
+        self.n_taps = max(3, int(round(self.config.filter_ms * recording.sampling_rate / 1000.0)))
+        self.segment = max(2 * self.n_taps, int(round(self.config.segment_ms * recording.sampling_rate / 1000.0)))
+        self.history = History()
+        self.model: ConvSparseAutoencoder | None = None
+        self.sigma: np.ndarray | None = None
+        self.step = 0
+        self._buffer: torch.Tensor | None = None
+        self._rng = np.random.default_rng(self.config.seed)
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pending_lambda: float | None = None
+        self._pending_auto: bool | None = None
+        self.lambda_auto = self.config.lam_auto
+        self.lambda_em: OnlineLambdaEM | None = None
+        self.noise_lambda: float | None = None  # lam_scale x the universal threshold
+
+    # -- control from any thread -------------------------------------------------
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._run.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def set_lambda(self, value: float) -> None:
+        """A fixed lambda from the next step on (EM lambda, if on, stops)."""
+        with self._lock:
+            self._pending_lambda = float(value)
+            self._pending_auto = False
+
+    def set_auto_lambda(self, enabled: bool) -> None:
+        """Learn lambda by EM from the next step on, starting from the current value."""
+        with self._lock:
+            self._pending_auto = bool(enabled)
+
+    def _apply_controls(self) -> None:
+        with self._lock:
+            if self._pending_lambda is not None:
+                self.model.lam = self._pending_lambda
+                self._pending_lambda = None
+            if self._pending_auto is not None:
+                self.lambda_auto = self._pending_auto
+                self._pending_auto = None
+
+    # -- setup ----------------------------------------------------------------
+    def _training_window(self) -> np.ndarray:
+        """Training data: the whole recording if it fits, else evenly spaced stretches."""
+        rec = self.recording
+        budget = max(self.segment * 64, min(MAX_BUFFER_SAMPLES // rec.n_channels,
+                                            int(MAX_BUFFER_SECONDS * rec.sampling_rate)))
+        if rec.n_samples <= budget:
+            return rec.traces(0, rec.n_samples)
+        n_pieces = 32
+        piece = budget // n_pieces
+        starts = np.linspace(0, rec.n_samples - piece, n_pieces).astype(np.int64)
+        return np.concatenate([rec.traces(s, s + piece) for s in starts])
+
+    def initialize(self) -> ConvSparseAutoencoder:
+        cfg = self.config
+        rec = self.recording
+        if rec.n_samples < 2 * self.n_taps:
+            raise ValueError(f"the recording ({rec.n_samples} samples) is shorter than two filters "
+                             f"({self.n_taps} samples each)")
+        data = self._training_window()
+        init_len = min(len(data), int(cfg.init_seconds * rec.sampling_rate))
+        init = initial_filters(data[:init_len], self.n_taps, cfg.n_units, threshold=cfg.init_threshold,
+                               seed=cfg.seed)
+        self.sigma = init.sigma
+        sigma = float(np.median(init.sigma))
+        self.noise_lambda = cfg.lam_scale * universal_lambda(sigma, len(init.filters), int(rec.sampling_rate))
+        lam = cfg.lam if cfg.lam is not None else self.noise_lambda
+        torch.manual_seed(cfg.seed)
+        peak_distance = max(1, int(round(REFRACTORY_MS * rec.sampling_rate / 1000.0)))
+        self.lambda_em = OnlineLambdaEM(sigma, self.noise_lambda, peak_distance, cfg.lam_prior_weight)
+        self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps,
+                                           peak_distance).to(self.device)
+        self._buffer = torch.from_numpy(np.ascontiguousarray(data.T)).to(self.device)
+        if cfg.update == "adam":
+            self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        elif cfg.update == "lstsq":
+            self._lstsq = LeastSquaresFilterUpdate()
+            self._floors = RunningFloors(self.model.n_units)
+        else:
+            raise ValueError(f"unknown filter update '{cfg.update}' (use lstsq or adam)")
+        return self.model
+
+    def _batch(self) -> torch.Tensor:
+        n = self._buffer.shape[1]
+        seg = min(self.segment, n)
+        starts = self._rng.integers(0, n - seg + 1, size=self.config.batch_size)
+        index = torch.as_tensor(starts[:, None] + np.arange(seg)[None, :], device=self.device)
+        return self._buffer[:, index].permute(1, 0, 2)  # (batch, channels, seg)
+
+    # -- training -------------------------------------------------------------
+    def train_step(self) -> tuple[float, float]:
+        model = self.model
+        self._apply_controls()
+        y = self._batch()
+        if self.config.update == "adam":
+            codes = model.encode(y)
+            loss = torch.mean((y - model.decode(codes)) ** 2)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for group in self._optimizer.param_groups:
+                group["lr"] = self.learning_rate_at(self.step)
+            self._optimizer.step()
+        else:
+            with torch.no_grad():
+                found = model.encode_sparse(y, neighbours=False)
+                spikes = merge_spikes(found, model.peak_distance)
+                model.min_amplitudes = self._floors.update(spikes.value, spikes.unit)
+                kept = drop_below(found, model.min_amplitudes, model.peak_distance)
+                codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
+                model.weight.copy_(self._lstsq(model.weight, y, codes))
+                loss = torch.tensor(self._lstsq.residual / y.numel())
+            self._drop_copies()
+        if self.lambda_auto:
+            model.lam = self.lambda_em.update(codes)
+        model.normalize_filters()
+        model.lipschitz = model.estimate_lipschitz(n_iter=5)
+        with torch.no_grad():
+            snr = 10.0 * torch.log10(torch.mean(y ** 2) / loss.clamp_min(1e-30)).item()
+        self.step += 1
+        return float(loss.item()), float(snr)
+
+    def _drop_copies(self) -> None:
+        """Remove units whose filter has become a shifted copy of a larger unit's (engine.training.shifted_copies)."""
+        model = self.model
+        if self.config.n_units is not None or model.n_units < 2:
+            return
+        typical = np.nan_to_num(self._floors.typical)
+        copies = copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps))
+        if len(copies) == 0:
+            return
+        keep = np.setdiff1d(np.arange(model.n_units), copies)
+        model.keep_units(keep)
+        self._floors.keep(keep)
+        self._lstsq.keep(keep, model.n_taps)
+
+    def learning_rate_at(self, step: int) -> float:
+        """Cosine decay from the configured rate to 1 % of it over ``max_steps``.
+
+        Adam moves every coefficient by about the learning rate per step
+        whatever the gradient's size, so near the optimum a constant rate
+        makes the filters random-walk away from it; the decay stops that.
+        """
+        cfg = self.config
+        progress = min(1.0, step / max(1, cfg.max_steps))
+        return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
+
+    def _filter_change(self, before: torch.Tensor) -> float:
+        """Largest distance any (unit-norm) filter moved in the last step (infinite if units were removed)."""
+        if self.model.weight.shape != before.shape:
+            return float("inf")
+        return float((self.model.weight.detach() - before).flatten(1).norm(dim=1).max())
+
+    def calibrate_floors(self) -> None:
+        """Each unit's amplitude floor from the codes of the training data (engine.training.amplitude_floor)."""
+        traces = self._buffer.T.cpu().numpy()
+        self.model.min_amplitudes = calibrate_floors(self.model, traces, self.recording.sampling_rate)
+
+    def filter_errors(self) -> list[float] | None:
+        truth = self.recording.ground_truth
+        if truth is None:
+            return None
+        _, errors = match_filters(self.model.filters(), truth.waveforms)
+        return [float(e) for e in errors]
+
+    def snapshot(self, loss: float, snr: float, elapsed: float, finished: bool = False) -> Snapshot:
+        errors = self.filter_errors()
+        h = self.history
+        h.filter_error.append(errors or [])
+        return Snapshot(self.step, elapsed, loss, snr, self.model.lam, self.model.filters(), errors, finished,
+                        self.model.min_amplitudes)
+
+    def steps(self, max_steps: int | None = None, time_limit: float | None = None):
+        """Train, yielding throttled snapshots; returns when done or stopped."""
+        if self.model is None:
+            self.initialize()
+        max_steps = self.config.max_steps if max_steps is None else max_steps
+        start = time.perf_counter()
+        paused_time = 0.0
+        last_snapshot = -np.inf
+        loss = snr = float("nan")
+        final = self.step + max_steps
+        settled = 0  # consecutive steps that moved no filter by more than the tolerance
+        while self.step < final and not self._stop.is_set():
+            if not self._run.is_set():
+                t0 = time.perf_counter()
+                self._run.wait()
+                paused_time += time.perf_counter() - t0
+                continue
+            before = self.model.weight.detach().clone()
+            loss, snr = self.train_step()
+            settled = settled + 1 if self._filter_change(before) < self.config.tolerance else 0
+            elapsed = time.perf_counter() - start - paused_time
+            h = self.history
+            h.step.append(self.step)
+            h.elapsed.append(elapsed)
+            h.loss.append(loss)
+            h.snr_db.append(snr)
+            h.lam.append(self.model.lam)
+            if (time_limit is not None and elapsed >= time_limit) or settled >= SETTLED_STEPS:
+                break
+            if elapsed - last_snapshot >= self.snapshot_interval and self.step < final:
+                last_snapshot = elapsed
+                yield self.snapshot(loss, snr, elapsed)
+        self.calibrate_floors()
+        yield self.snapshot(loss, snr, time.perf_counter() - start - paused_time, finished=True)
+
+    def run(self, callback=None, **kwargs) -> ConvSparseAutoencoder:
+        for snap in self.steps(**kwargs):
+            if callback is not None:
+                callback(snap)
+        return self.model
