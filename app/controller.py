@@ -15,7 +15,7 @@ from engine.recording.noise import noise_std
 from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording.base import Recording
 from engine.recording.registry import open_recording
-from engine.io.session import Session, load_session, recording_info, save_session
+from engine.io.session import HISTORY_CURVES, Session, load_session, recording_info, save_session
 from engine.sorting.sorter import SortResult, detection_thresholds
 from engine.training.trainer import Snapshot, TrainConfig
 
@@ -24,7 +24,7 @@ NOISE_ESTIMATE_SECONDS = 5.0
 
 
 def _empty_history() -> dict:
-    return {"step": [], "loss": [], "snr_db": [], "lam": [], "filter_error": []}
+    return {name: [] for name in HISTORY_CURVES}
 
 
 class Controller(QObject):
@@ -189,7 +189,8 @@ class Controller(QObject):
             self.lam = snap.lam
             self.lambdaChanged.emit(snap.lam)
         h = self.history
-        for key, value in (("step", snap.step), ("loss", snap.loss), ("snr_db", snap.snr_db), ("lam", snap.lam),
+        for key, value in (("step", snap.step), ("elapsed", snap.elapsed), ("loss", snap.loss),
+                           ("snr_db", snap.snr_db), ("lam", snap.lam),
                            ("filter_error", snap.filter_error or [])):
             h[key].append(value)
         self.snapshotReceived.emit(snap)
@@ -295,7 +296,7 @@ class Controller(QObject):
         if self.recording is None:
             return
         self._trace_request_id += 1
-        self.trace_loader.latest_request = self._trace_request_id
+        self.trace_loader.generation = self._trace_request_id
         request = TraceRequest(self._trace_request_id, self.recording, int(start), int(stop), max(1, int(pixels)),
                                self._model_spec() if overlay else None)
         self.last_trace_request = request
@@ -383,7 +384,7 @@ class Controller(QObject):
         self._closing = True
         self.training_worker.stop()
         self._next_sort_generation()
-        self.trace_loader.latest_request = self._trace_request_id + 1
+        self.trace_loader.generation = self._trace_request_id + 1
         for thread in self._threads:
             thread.requestInterruption()  # long slots that check it return early
             thread.quit()  # the loop ends once the running slot returns

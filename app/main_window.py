@@ -12,6 +12,7 @@ from app.actions import ActionRegistry
 from app.controller import IDLE, PAUSED, TRAINING, Controller
 from app.curation_window import install_curation
 from app.motifs_window import install_motifs
+from app.settings import WINDOW_DEFAULTS
 from app.dialogs import RawBinaryDialog, ShortcutsDialog
 from app.exporting import export_nwb_dialog, export_phy_dialog
 from app.views.curves import CurvesView
@@ -23,7 +24,6 @@ from app.views.traces import TraceView
 from app.views.units import UnitsView
 from engine.recording.registry import file_dialog_filter, needs_layout
 
-MAX_RECENT = 8
 LAMBDA_STEP = 1.25
 SESSION_FILTER = "sparsesort sessions (*.h5);;All files (*)"
 
@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
     def _remember_recent(self, path: str) -> None:
         path = os.path.abspath(path)
         recent = [path] + [p for p in self._recent_files() if p != path]
-        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self.settings.setValue("recent_files", recent[:WINDOW_DEFAULTS.recent_files_max])
         self._fill_recent_menu()
 
     def _fill_recent_menu(self) -> None:
@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(*WINDOW_DEFAULTS.window_size)
         if state is not None:
             self.restoreState(state)
         self._fill_recent_menu()

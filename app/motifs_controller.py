@@ -7,13 +7,12 @@ cancelled, when the spikes change or another recording opens.
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from app.workers import describe_failure
+from app.worker import Cancelled, EngineWorker
 from engine.curation.model import DELETED_LABEL
 from engine.motifs.discovery import MotifConfig, MotifResult, bin_spikes, discover_motifs
 
@@ -35,37 +34,26 @@ class FoundMotifs:
     unit_ids: tuple[int, ...]  # the cluster of each row of the motifs
 
 
-class _Cancelled(Exception):
-    pass
-
-
-class MotifWorker(QObject):
+class MotifWorker(EngineWorker):
     found = pyqtSignal(object, object)  # MotifRequest, MotifResult
-    failed = pyqtSignal(str)
-    log = pyqtSignal(str)
     done = pyqtSignal()
 
-    def __init__(self):
-        super().__init__()
-        self.generation = 0  # written by the GUI thread: requests older than it are stale
+    failure_prefix = "Motif discovery failed: "
 
     @pyqtSlot(object)
     def discover(self, request: MotifRequest) -> None:
         def check_cancelled(step: int, loss: float) -> None:
-            if request.generation < self.generation or QThread.currentThread().isInterruptionRequested():
-                raise _Cancelled
+            self.raise_if_stale(request.generation)
+            if QThread.currentThread().isInterruptionRequested():
+                raise Cancelled
 
         try:
-            counts = bin_spikes(request.times, request.rows, len(request.unit_ids), request.sampling_rate,
-                                request.config.bin_ms, request.n_samples)
-            result = discover_motifs(counts, request.config, callback=check_cancelled)
-            if request.generation >= self.generation:
-                self.found.emit(request, result)
-        except _Cancelled:
-            pass
-        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a message
-            self.log.emit(traceback.format_exc())
-            self.failed.emit(f"Motif discovery failed: {describe_failure(exc)}")
+            with self.guarded():
+                counts = bin_spikes(request.times, request.rows, len(request.unit_ids), request.sampling_rate,
+                                    request.config.bin_ms, request.n_samples)
+                result = discover_motifs(counts, request.config, callback=check_cancelled)
+                if not self.is_stale(request.generation):
+                    self.found.emit(request, result)
         finally:
             self.done.emit()
 

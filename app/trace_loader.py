@@ -1,14 +1,14 @@
 """Reads the visible stretch of traces off the GUI thread, reduced for display."""
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import pyqtSignal, pyqtSlot
 
-from app.workers import ModelCache, ModelSpec, describe_failure
+from app.worker import EngineWorker
+from app.workers import ModelCache, ModelSpec
 from engine.recording.base import Recording
 
 MAX_OVERLAY_SAMPLES = 400_000  # the reconstruction needs the encoder: skip it on long windows
@@ -53,30 +53,26 @@ class TraceWindow:
     residual: np.ndarray | None = None
 
 
-class TraceLoader(QObject):
+class TraceLoader(EngineWorker):
+    """Its generation is the newest request id: older requests are dropped unread."""
+
     loaded = pyqtSignal(object)  # TraceWindow
-    failed = pyqtSignal(str)
-    log = pyqtSignal(str)
 
     def __init__(self):
         super().__init__()
-        self.latest_request = 0  # written by the GUI thread
         self._models = ModelCache()
-
-    def _stale(self, request: TraceRequest) -> bool:
-        return request.request_id < self.latest_request
 
     @pyqtSlot(object)
     def load(self, request: TraceRequest) -> None:
-        if self._stale(request):
+        if self.is_stale(request.request_id):
             return
-        try:
+        with self.guarded():
             rec = request.recording
             raw = rec.traces(request.start, request.stop)
             reconstruction = None
             if request.overlay is not None and len(raw) <= MAX_OVERLAY_SAMPLES:
                 reconstruction = self._reconstruct(request.overlay, raw, rec.sampling_rate)
-            if self._stale(request):
+            if self.is_stale(request.request_id):
                 return
             times, raw_points = minmax_decimate(raw, request.start, rec.sampling_rate, request.pixels)
             window = TraceWindow(request.request_id, request.start, request.stop, times, raw_points)
@@ -86,9 +82,6 @@ class TraceLoader(QObject):
                 _, window.residual = minmax_decimate(raw - reconstruction, request.start, rec.sampling_rate,
                                                      request.pixels)
             self.loaded.emit(window)
-        except Exception as exc:  # noqa: BLE001
-            self.log.emit(traceback.format_exc())
-            self.failed.emit(describe_failure(exc))
 
     @torch.no_grad()
     def _reconstruct(self, spec: ModelSpec, raw: np.ndarray, sampling_rate: float) -> np.ndarray:

@@ -8,29 +8,18 @@ thread goes through the trainer's thread-safe methods or plain integer
 from __future__ import annotations
 
 import threading
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import pyqtSignal, pyqtSlot
+
+from app.worker import EngineWorker
 
 from engine.model.device import describe_device
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import Recording
 from engine.sorting.sorter import REFRACTORY_MS, sort_recording
 from engine.training.trainer import Trainer, TrainConfig
-
-OOM_ADVICE = ("The GPU ran out of memory. Lower the batch size, the segment length or the "
-              "number of units, or train on the CPU (Device: cpu).")
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A user-facing sentence for an engine exception."""
-    text = str(exc)
-    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
-        return OOM_ADVICE
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -50,26 +39,29 @@ class ModelSpec:
 
 
 class ModelCache:
-    """Rebuilds the model only when the filters array or lambda changed."""
+    """Rebuilds the model only when another filters array (or step count) arrives; lambda and the
+    floors are set on the cached model. The key holds the array itself, so it cannot be freed and its
+    id reused by a different array."""
 
     def __init__(self):
-        self._key = None
+        self._key: tuple | None = None
         self._model = None
 
+    def _same_key(self, key: tuple) -> bool:
+        return self._key is not None and self._key[0] is key[0] and self._key[1:] == key[1:]
+
     def get(self, spec: ModelSpec, sampling_rate: float) -> ConvSparseAutoencoder:
-        key = (id(spec.filters), spec.n_steps, spec.debias_steps)
-        if key != self._key:
+        key = (spec.filters, spec.n_steps, spec.debias_steps, sampling_rate)
+        if not self._same_key(key):
             self._model, self._key = spec.build(sampling_rate), key
         self._model.lam = spec.lam
         self._model.min_amplitudes = spec.min_amplitudes
         return self._model
 
 
-class TrainingWorker(QObject):
+class TrainingWorker(EngineWorker):
     snapshot = pyqtSignal(object)  # engine.training.trainer.Snapshot
     deviceChosen = pyqtSignal(str)
-    failed = pyqtSignal(str)
-    log = pyqtSignal(str)
     done = pyqtSignal()
 
     def __init__(self):
@@ -81,21 +73,19 @@ class TrainingWorker(QObject):
     @pyqtSlot(object, object)
     def train(self, recording: Recording, config: TrainConfig) -> None:
         try:
-            trainer = Trainer(recording, config, snapshot_interval=0.05)
-            with self._lock:
-                self._trainer = trainer
-                if self._stop_requested:
-                    trainer.stop()
-            self.deviceChosen.emit(describe_device(trainer.device))
-            self.log.emit("Initialising filters from threshold crossings ...")
-            trainer.initialize()
-            self.log.emit(f"Training {trainer.model.n_units} units on {describe_device(trainer.device)}, "
-                          f"lambda {trainer.model.lam:.3g}")
-            for snap in trainer.steps():
-                self.snapshot.emit(snap)
-        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a message
-            self.log.emit(traceback.format_exc())
-            self.failed.emit(describe_failure(exc))
+            with self.guarded():
+                trainer = Trainer(recording, config, snapshot_interval=0.05)
+                with self._lock:
+                    self._trainer = trainer
+                    if self._stop_requested:
+                        trainer.stop()
+                self.deviceChosen.emit(describe_device(trainer.device))
+                self.log.emit("Initialising filters from threshold crossings ...")
+                trainer.initialize()
+                self.log.emit(f"Training {trainer.model.n_units} units on {describe_device(trainer.device)}, "
+                              f"lambda {trainer.model.lam:.3g}")
+                for snap in trainer.steps():
+                    self.snapshot.emit(snap)
         finally:
             with self._lock:
                 self._trainer = None
@@ -126,10 +116,6 @@ class TrainingWorker(QObject):
         self._control("stop")
 
 
-class _Cancelled(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class SortRequest:
     generation: int
@@ -143,46 +129,41 @@ class SortRequest:
         return self.start == 0 and self.stop is None
 
 
-class SortWorker(QObject):
+class SortWorker(EngineWorker):
     """Sorts a window or the whole recording; newer generations cancel older work."""
 
     sorted = pyqtSignal(object, object)  # SortRequest, SortResult
     progress = pyqtSignal(int, int)  # generation, percent
-    failed = pyqtSignal(str)
-    log = pyqtSignal(str)
     idle = pyqtSignal()
 
     def __init__(self):
         super().__init__()
-        self.generation = 0  # written by the GUI thread; an int store is atomic
         self._models = ModelCache()
 
     @pyqtSlot(object)
     def sort(self, request: SortRequest) -> None:
-        if request.generation < self.generation:
+        if self.is_stale(request.generation):
             return  # a newer lambda or model arrived while this waited in the queue
         try:
-            rec = request.recording
-            model = self._models.get(request.spec, rec.sampling_rate)
-            stop = rec.n_samples if request.stop is None else request.stop
-            total = max(1, stop - request.start)
-            done = 0
-
-            def progress(n_samples: int) -> None:
-                nonlocal done
-                if request.generation < self.generation:
-                    raise _Cancelled
-                done += n_samples
-                if request.whole:
-                    self.progress.emit(request.generation, min(100, int(100 * done / total)))
-
-            result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
-            if request.generation >= self.generation:
-                self.sorted.emit(request, result)
-        except _Cancelled:
-            pass
-        except Exception as exc:  # noqa: BLE001
-            self.log.emit(traceback.format_exc())
-            self.failed.emit(describe_failure(exc))
+            with self.guarded():
+                self._sort(request)
         finally:
             self.idle.emit()
+
+    def _sort(self, request: SortRequest) -> None:
+        rec = request.recording
+        model = self._models.get(request.spec, rec.sampling_rate)
+        stop = rec.n_samples if request.stop is None else request.stop
+        total = max(1, stop - request.start)
+        done = 0
+
+        def progress(n_samples: int) -> None:
+            nonlocal done
+            self.raise_if_stale(request.generation)
+            done += n_samples
+            if request.whole:
+                self.progress.emit(request.generation, min(100, int(100 * done / total)))
+
+        result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
+        if not self.is_stale(request.generation):
+            self.sorted.emit(request, result)

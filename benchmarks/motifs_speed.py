@@ -19,7 +19,6 @@ import os
 import platform
 import time
 
-import numpy as np
 import torch
 
 from engine.motifs.simulation import match_planted, simulate_population

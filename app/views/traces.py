@@ -7,8 +7,8 @@ from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.colors import unit_color
+from app.settings import WINDOW_DEFAULTS
 
-DEFAULT_SPAN_S = 1.0
 MIN_SPAN_S = 0.005
 REQUEST_DELAY_MS = 30  # coalesces the range changes of one drag into one read
 
@@ -102,7 +102,7 @@ class TraceView(QWidget):
         self.plot.getViewBox().setLimits(xMin=0, xMax=rec.duration)
         self.plot.setYRange(-self._spacing, rec.n_channels * self._spacing, padding=0.02)
         self._window = None
-        self.set_x_range(0, min(DEFAULT_SPAN_S, rec.duration))
+        self.set_x_range(0, min(WINDOW_DEFAULTS.trace_span_seconds, rec.duration))
         self.request_visible()
 
     def _on_window(self, window) -> None:

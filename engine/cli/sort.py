@@ -165,13 +165,12 @@ def run(args) -> int:
         summary["recall"] = [round(s.recall, 4) for s in scores]
 
     out = args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
-    h = trainer.history
     session = Session(
         recording_path=os.path.abspath(args.recording), recording_args=rec_args,
         sampling_rate=recording.sampling_rate, filters=model.filters(), lam=model.lam,
         train_config=config.to_dict(), spike_times=result.times, spike_units=result.units,
         spike_amplitudes=result.amplitudes, thresholds=default_thresholds(model),
-        history={"step": h.step, "elapsed": h.elapsed, "loss": h.loss, "snr_db": h.snr_db, "lambda": h.lam},
+        history=trainer.history.to_dict(),
         metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
         preprocessing={} if preprocessing.is_identity else preprocessing.to_dict(),
         recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,

@@ -13,23 +13,14 @@ import json
 import os
 import time
 
+from engine.io.atomic import atomic_path, fsync_folder
+
 HEADER = "sparsesort-curation-journal"
 SUFFIX = ".journal.jsonl"
 
 
 def journal_path(session_path) -> str:
     return os.fspath(session_path) + SUFFIX
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    except OSError:
-        return  # not every platform opens directories
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _drop_torn_tail(path: str) -> None:
@@ -51,7 +42,7 @@ class Journal:
         self._file = open(self.path, "a", encoding="utf-8")
         if fresh:
             self._write({"op": "header", "format": HEADER, "curation_id": curation_id})
-            _fsync_dir(self.path)
+            fsync_folder(self.path)
 
     def append(self, entry: dict) -> None:
         self._write(entry)
@@ -64,13 +55,8 @@ class Journal:
     def reset(self) -> None:
         """Start over with only the header (after the session has folded the entries in)."""
         self._file.close()
-        tmp = f"{self.path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(self.path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(json.dumps({"op": "header", "format": HEADER, "curation_id": self.curation_id}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path)
         self._file = open(self.path, "a", encoding="utf-8")
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from engine.io.atomic import atomic_path
 from engine.recording.base import ArrayRecording, GroundTruth
 
 SIMULATOR_VERSION = 2  # bump when the same config would give different data
@@ -220,8 +221,7 @@ def write_simulation(path, config: SimulationConfig | None = None, progress=None
     config = config or SimulationConfig()
     path = os.fspath(path)
     n_samples = int(round(config.minutes * 60.0 * config.sampling_rate))
-    tmp = path + ".tmp"
-    with h5py.File(tmp, "w") as h5:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         ds = h5.create_dataset("traces", shape=(n_samples, config.channels), dtype="float32",
                                chunks=(min(n_samples, 65536), config.channels))
         ds.attrs["sampling_rate"] = config.sampling_rate
@@ -242,5 +242,4 @@ def write_simulation(path, config: SimulationConfig | None = None, progress=None
         group.attrs["simulator_version"] = SIMULATOR_VERSION
         for key, value in vars(config).items():
             group.attrs[key] = value
-    os.replace(tmp, path)
     return truth

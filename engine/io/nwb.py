@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from engine.io.atomic import atomic_path
 from engine.io.curated import curated_clusters
 from engine.recording.base import default_positions
 from engine.io.session import Session
@@ -62,13 +63,6 @@ def export_nwb(session: Session, path, session_start_time: datetime | None = Non
             label=label,
             spike_amplitudes=amplitudes,
         )
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp-{os.getpid()}{ext or '.nwb'}"  # pynwb warns about names not ending in .nwb
-    try:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwbfile)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path, keep_extension=True) as tmp, NWBHDF5IO(tmp, mode="w") as io:  # pynwb checks the name
+        io.write(nwbfile)
     return path

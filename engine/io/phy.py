@@ -21,20 +21,15 @@ import os
 
 import numpy as np
 
+from engine.io.atomic import atomic_path
 from engine.io.curated import curated_clusters
 from engine.recording.base import default_positions
 from engine.io.session import Session
 
 
 def _write_atomically(path: str, write) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 def _save_npy(folder: str, name: str, array: np.ndarray) -> None:

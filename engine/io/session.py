@@ -26,8 +26,12 @@ import h5py
 import numpy as np
 
 from engine.errors import RecordingError
+from engine.io.atomic import atomic_path
 
 SCHEMA_VERSION = 2
+# the training curves a session may hold, one value per step (filter_error: a list per true unit)
+HISTORY_CURVES = ("step", "elapsed", "loss", "snr_db", "lam", "filter_error")
+_OLD_CURVE_NAMES = {"lambda": "lam"}  # sessions written by the command line before 0.2
 JSON_FIELDS = ("recording_args", "recording_info", "preprocessing", "train_config", "metrics", "curation")
 
 
@@ -76,9 +80,7 @@ def _plain(value):
 
 
 def save_session(path, session: Session) -> None:
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5.attrs["schema_version"] = SCHEMA_VERSION
             h5.attrs["recording_path"] = session.recording_path or ""
@@ -101,12 +103,6 @@ def save_session(path, session: Session) -> None:
             history = h5.create_group("history")
             for key, values in session.history.items():
                 history[key] = np.asarray(values)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _json_field(h5: h5py.File, name: str):
@@ -144,7 +140,7 @@ def load_session(path) -> Session:
             spike_units=np.asarray(h5["spikes/units"]),
             spike_amplitudes=np.asarray(h5["spikes/amplitudes"]),
             thresholds=np.asarray(h5["model/thresholds"]),
-            history={k: np.asarray(v) for k, v in h5["history"].items()},
+            history={_OLD_CURVE_NAMES.get(k, k): np.asarray(v) for k, v in h5["history"].items()},
             channel_positions=None if positions is None else np.asarray(positions),
             min_amplitudes=None if floors is None else np.asarray(floors),
             schema_version=version,

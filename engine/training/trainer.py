@@ -77,7 +77,12 @@ class History:
     loss: list[float] = field(default_factory=list)
     snr_db: list[float] = field(default_factory=list)
     lam: list[float] = field(default_factory=list)
-    filter_error: list[list[float]] = field(default_factory=list)
+    filter_error: list[list[float]] = field(default_factory=list)  # one per snapshot, not per step
+
+    def to_dict(self) -> dict:
+        """The per-step curves, under the names a session file stores (engine.io.session.HISTORY_CURVES)."""
+        return {"step": self.step, "elapsed": self.elapsed, "loss": self.loss, "snr_db": self.snr_db,
+                "lam": self.lam}
 
 
 class Trainer:
