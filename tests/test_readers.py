@@ -164,3 +164,24 @@ def test_spikeinterface_folder_and_object(tmp_path):
     assert isinstance(rec, SpikeInterfaceRecording) and rec.n_channels == 4
     np.testing.assert_allclose(rec.traces(100, 200), traces[100:200])
     np.testing.assert_allclose(rec.channel_positions[:, 1], 30.0 * np.arange(4))
+
+
+def test_the_registry_guesses_each_format_and_asks_the_layout_only_of_raw_binary(tmp_path):
+    from engine.recording.registry import READERS, file_dialog_filter, guess_format, needs_layout
+    spikeglx, _ = write_spikeglx(tmp_path, n_samples=10, n_ap=4)
+    raw = tmp_path / "rec.dat"
+    _int16(10, 2).tofile(raw)
+    hdf5 = tmp_path / "rec.h5"
+    with h5py.File(hdf5, "w") as h5:
+        h5["traces"] = np.zeros((10, 2), np.float32)
+    assert guess_format(str(spikeglx)) == "spikeglx" and not needs_layout(str(spikeglx))
+    assert guess_format(str(spikeglx), raw_args_given=True) == "binary"
+    assert guess_format(str(raw)) == "binary" and needs_layout(str(raw))
+    assert guess_format(str(hdf5)) == "hdf5" and not needs_layout(str(hdf5))
+    assert guess_format(str(tmp_path / "x.rhd")) == "intan"
+    assert guess_format(str(tmp_path / "x.xyz")) is None
+    dialog = file_dialog_filter()
+    first = dialog.split(";;")[0]
+    for reader in READERS.values():
+        assert all(f"*{suffix}" in first for suffix in reader.suffixes), reader.name
+    assert "*.nwb" in first and dialog.endswith("All files (*)")

@@ -128,3 +128,10 @@ def test_reopen_recording_restores_reader_options_and_preprocessing(tmp_path):
     assert rec.config == PreprocessingConfig() and rec.n_channels == 9 and rec.parent.gain[0] == 0.5
     info = recording_info(rec)
     assert info["format"] == "binary" and info["raw_binary"]["n_channels"] == 9
+
+
+def test_a_lambda_curve_stored_under_its_old_name_is_read_as_lam(tmp_path):
+    session = make_session()
+    session.history = {"step": np.arange(3), "lambda": np.array([3.0, 2.5, 2.0])}
+    save_session(tmp_path / "old.h5", session)
+    assert np.allclose(load_session(tmp_path / "old.h5").history["lam"], [3.0, 2.5, 2.0])
