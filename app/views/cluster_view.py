@@ -1,7 +1,6 @@
 """Base of the views that judge the selected clusters: they redraw when the selection or the curation changes."""
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
@@ -37,10 +36,6 @@ class ClusterView(QWidget):
         raise NotImplementedError
 
     # helpers the views share
-    def spike_seconds(self, cluster: int) -> np.ndarray:
-        spikes = self.controller.spikes
-        return spikes.times[self.curation.spikes_of(cluster)] / spikes.sampling_rate
-
     @staticmethod
     def pen(cluster: int, width: float = 1.0, alpha: int = 255):
         color = unit_color(cluster)

@@ -1,4 +1,4 @@
-"""Phy's template-gui folder from a session (the files Kilosort writes; DESIGN.md section 4).
+"""Phy's template-gui folder from a session: the files Kilosort writes and phylib reads.
 
 Nothing of the recording is copied: ``params.py`` points at the raw binary
 file the session was sorted from, with its channel count, dtype and header
@@ -11,9 +11,10 @@ recording). The raw data are unfiltered: ``hp_filtered = False``.
 
 ``spike_templates.npy`` holds the filter that found each spike,
 ``spike_clusters.npy`` and ``cluster_group.tsv`` the curated clusters and
-their labels (see engine/io/curated.py). Templates are the learned filters as (units, taps, channels); a spike's
-waveform is its amplitude times its unit's template, as in Phy. Every file
-is written to a temporary name and renamed.
+their labels (see engine/io/curated.py). Templates are the learned filters
+as (units, taps, channels); a spike's waveform is its amplitude times its
+unit's template, as in Phy. Every file is written atomically
+(engine/io/atomic.py).
 """
 from __future__ import annotations
 
