@@ -6,7 +6,7 @@ import os
 import h5py
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtGui import QKeySequence
-from PyQt6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
+from PyQt6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
 
 from app.actions import ActionRegistry
 from app.controller import IDLE, PAUSED, TRAINING, Controller
@@ -255,12 +255,21 @@ class MainWindow(QMainWindow):
         for dock in (*self.docks.values(), *self.curation_docks.values(), self.motifs.dock):
             dock.show()
 
+    def _default_size(self) -> tuple[int, int]:
+        """The default size from resources/defaults.json, but never larger than the screen."""
+        width, height = WINDOW_DEFAULTS.window_size
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width, height = min(width, available.width()), min(height, available.height())
+        return width, height
+
     def _restore_settings(self) -> None:
         geometry, state = self.settings.value("geometry"), self.settings.value("window_state")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(*WINDOW_DEFAULTS.window_size)
+            self.resize(*self._default_size())
         if state is not None:
             self.restoreState(state)
         self._fill_recent_menu()
