@@ -8,6 +8,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from app.curation_controller import CurationController
+from app.motion_controller import MotionController
 from app.trace_loader import TraceLoader, TraceRequest
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
 from engine.errors import RecordingError
@@ -78,6 +79,8 @@ class Controller(QObject):
         self.trace_loader = self.start_worker(TraceLoader(), "traces")
         self._wire_workers()
         self.curation = CurationController(self)
+        self.motion = MotionController(self)
+        self._queued_training: TrainConfig | None = None  # asked for while motion was being estimated
 
     # -- workers ------------------------------------------------------------
     def start_worker(self, worker: QObject, name: str) -> QObject:
@@ -117,8 +120,10 @@ class Controller(QObject):
         self.errorOccurred.emit(text)
 
     # -- recordings -----------------------------------------------------------
-    def open_recording(self, path, preprocessing: PreprocessingConfig | None = None, **args) -> bool:
-        """Open a file; without ``preprocessing``, the engine's default rule picks it (as ``sort`` does)."""
+    def open_recording(self, path, preprocessing: PreprocessingConfig | None = None, estimate_motion: bool = True,
+                       **args) -> bool:
+        """Open a file; without ``preprocessing``, the engine's default rule picks it (as ``sort`` does), and
+        motion is corrected in the background by the same rule as ``sort --motion auto``."""
         try:
             raw = open_recording(path, **args)
             config = default_config(raw) if preprocessing is None else preprocessing
@@ -130,12 +135,27 @@ class Controller(QObject):
         self.preprocessing = config
         if not config.is_identity:
             self.message.emit(f"Preprocessing: {config.to_dict()}")
+        if estimate_motion:
+            self.motion.start(recording)
         return True
+
+    def replace_recording(self, recording: Recording) -> None:
+        """The same recording, read another way (motion-corrected): views reload, the model is kept."""
+        self.recording = recording
+        self._next_sort_generation()
+        self.recordingChanged.emit(recording)
+
+    def motion_settled(self) -> None:
+        if self._queued_training is not None:
+            config, self._queued_training = self._queued_training, None
+            self.start_training(config)
 
     def set_recording(self, recording: Recording, path: str | None = None, args: dict | None = None) -> None:
         if self.training_state != IDLE:
             self.stop_training()
         self.recording, self.recording_path, self.recording_args = recording, path, dict(args or {})
+        self.motion.reset()
+        self._queued_training = None
         self.preprocessing = NO_PREPROCESSING
         self.filters, self.spikes, self.lam, self.min_amplitudes = None, None, None, None
         self._lambda_from_user = False
@@ -152,6 +172,10 @@ class Controller(QObject):
     def start_training(self, config: TrainConfig | None = None) -> bool:
         if self.recording is None or self.training_state != IDLE:
             return False
+        if self.motion.pending:
+            self._queued_training = config or self.train_config
+            self.message.emit("Training starts once the motion is corrected")
+            return True
         self.train_config = replace(config or self.train_config, lam_auto=self.lambda_auto)
         run_config = replace(self.train_config, lam=self.lam if self._lambda_from_user else self.train_config.lam)
         self.history = _empty_history()
@@ -331,7 +355,8 @@ class Controller(QObject):
                           history,
                           preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict(),
                           recording_info=recording_info(self.recording),
-                          channel_positions=self.recording.channel_positions, min_amplitudes=self.min_amplitudes)
+                          channel_positions=self.recording.channel_positions, min_amplitudes=self.min_amplitudes,
+                          motion=self.motion.settings(), motion_estimate=self.motion.estimate)
         self.curation.attach_to(session)
         return session
 
@@ -358,8 +383,12 @@ class Controller(QObject):
             return False
         preprocessing = (PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing
                          else NO_PREPROCESSING)
-        if not self.open_recording(session.recording_path, preprocessing, **session.recording_args):
+        if not self.open_recording(session.recording_path, preprocessing, estimate_motion=False,
+                                   **session.recording_args):
             return False
+        if session.motion_estimate is not None:
+            self.replace_recording(self.motion.adopt(self.recording, session.motion.get("kind", "nonrigid"),
+                                                     session.motion_estimate))
         known = set(TrainConfig().to_dict())
         self.train_config = TrainConfig(**{k: v for k, v in session.train_config.items() if k in known})
         self.filters, self.lam, self._lambda_from_user = session.filters, session.lam, True

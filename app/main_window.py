@@ -16,6 +16,7 @@ from app.settings import WINDOW_DEFAULTS
 from app.dialogs import RawBinaryDialog, ShortcutsDialog
 from app.exporting import export_nwb_dialog, export_phy_dialog
 from app.views.curves import CurvesView
+from app.views.drift_map import DriftMapView
 from app.views.filters import FilterView
 from app.views.log import LogView
 from app.views.raster import RasterView
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.curves = CurvesView(c)
         self.units = UnitsView(c)
         self.log = LogView(c)
+        self.drift_map = DriftMapView(c)
         self.training = TrainingPanel(c)
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
@@ -63,13 +65,16 @@ class MainWindow(QMainWindow):
                                   ("Raster", self.raster, area.BottomDockWidgetArea),
                                   ("Curves", self.curves, area.BottomDockWidgetArea),
                                   ("Units", self.units, area.LeftDockWidgetArea),
-                                  ("Log", self.log, area.BottomDockWidgetArea)):
+                                  ("Log", self.log, area.BottomDockWidgetArea),
+                                  ("Drift map", self.drift_map, area.BottomDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
             dock.setWidget(view)
             self.addDockWidget(where, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Curves"], self.docks["Log"])
+        self.tabifyDockWidget(self.docks["Raster"], self.docks["Drift map"])
+        self.docks["Raster"].raise_()
         self.docks["Curves"].raise_()
         self._build_status_bar()
         self.actions = ActionRegistry(self)
@@ -234,7 +239,7 @@ class MainWindow(QMainWindow):
 
     def _on_snapshot(self, snap) -> None:
         rate = snap.step / snap.elapsed if snap.elapsed > 0 else 0.0
-        total = self.training.max_steps.value()
+        total = snap.max_steps
         self.rate_label.setText(f"step {snap.step}/{total} · {rate:.2f} steps/s · loss {snap.loss:.3g} · "
                                 f"SNR {snap.snr_db:.2f} dB")
 

@@ -19,7 +19,7 @@ def test_trained_floors_reach_the_window_sort_and_the_session(qtbot, tmp_path):
     try:
         c = win.controller
         c.set_recording(simulate_recording(SimulationConfig(minutes=0.25, seed=3)))
-        win.training.show_config(TrainConfig(max_steps=4, batch_size=8))
+        win.training.show_config(TrainConfig(max_steps=4, batch_size=8, tolerance=0.0))
         win.actions["train"].trigger()
         qtbot.waitUntil(lambda: c.training_state == "idle" and c.spikes is not None, timeout=CLOSE_TIMEOUT_MS)
         qtbot.waitUntil(lambda: c.min_amplitudes is not None and len(c.spikes) > 0, timeout=CLOSE_TIMEOUT_MS)

@@ -28,7 +28,7 @@ def window(qtbot, tmp_path, recording):
 
 
 def train(win, max_steps):
-    win.training.show_config(TrainConfig(max_steps=max_steps, batch_size=8))
+    win.training.show_config(TrainConfig(max_steps=max_steps, batch_size=8, tolerance=0.0))
     win.actions["train"].trigger()
 
 

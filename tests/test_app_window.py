@@ -36,7 +36,7 @@ def window(qtbot, tmp_path, recording):
 
 
 def train(win, max_steps=3):
-    win.training.show_config(TrainConfig(max_steps=max_steps, batch_size=8, n_steps=30))
+    win.training.show_config(TrainConfig(max_steps=max_steps, batch_size=8, n_steps=30, tolerance=0.0))
     win.actions["train"].trigger()
 
 
@@ -47,7 +47,7 @@ def wait_trained(qtbot, win):
 
 def test_window_opens_on_a_generated_recording(window):
     assert window.isVisible()
-    assert set(window.docks) == {"Traces", "Training", "Filters", "Raster", "Curves", "Units", "Log"}
+    assert set(window.docks) == {"Traces", "Training", "Filters", "Raster", "Curves", "Units", "Log", "Drift map"}
     assert window.actions["train"].isEnabled() and not window.actions["pause"].isEnabled()
     assert len(window.actions.help_rows()) == len(window.actions.entries) > 20
 

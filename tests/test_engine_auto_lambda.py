@@ -26,7 +26,7 @@ def seed_half_minute():
 
 
 def test_auto_lambda_settles_near_the_noise_based_lambda_and_learns_the_filters(seed_half_minute):
-    trainer = Trainer(seed_half_minute, TrainConfig(n_units=3, lam_auto=True, max_steps=12, device="cpu"),
+    trainer = Trainer(seed_half_minute, TrainConfig(n_units=3, lam_auto=True, max_steps=12, filter_ms=4.5, device="cpu"),
                       snapshot_interval=0.0)
     snaps = list(trainer.steps())
     assert len(set(trainer.history.lam)) > 3  # it moves every step

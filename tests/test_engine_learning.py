@@ -9,7 +9,7 @@ from engine.training.trainer import TrainConfig, Trainer
 
 @pytest.fixture(scope="module")
 def trained(seed_minute):
-    trainer = Trainer(seed_minute, TrainConfig(n_units=3, max_steps=20, device="cpu"))
+    trainer = Trainer(seed_minute, TrainConfig(n_units=3, max_steps=20, tolerance=0.0, filter_ms=4.5, device="cpu"))
     snapshots = list(trainer.steps())
     return trainer, snapshots
 

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 
 from app.colors import unit_color
 from app.views.canvas import CanvasView
-from engine.groundtruth.metrics import match_filters
+from engine.groundtruth.metrics import best_shift, match_filters
 
 COLUMNS = 4
 
@@ -16,6 +16,17 @@ def _flatten(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     channels, taps = filt.shape
     y = np.concatenate([np.append(filt[c], np.nan) for c in range(channels)])
     return np.arange(len(y), dtype=float), y
+
+
+def aligned_truth(filt: np.ndarray, wave: np.ndarray) -> np.ndarray:
+    """The true waveform on the filter's taps (it may be longer or lag by a few taps), unit norm, same sign."""
+    correlation, shift = best_shift(filt, wave, max(filt.shape[-1], wave.shape[-1]) // 4)
+    source = np.arange(wave.shape[-1])
+    target = source + shift  # the filter's features come ``shift`` taps after the waveform's
+    inside = (target >= 0) & (target < filt.shape[-1])
+    out = np.zeros(filt.shape, dtype=float)
+    out[:, target[inside]] = wave[:, source[inside]]
+    return np.sign(correlation or 1.0) * out / max(np.linalg.norm(wave), 1e-12)
 
 
 class FilterView(CanvasView):
@@ -57,12 +68,7 @@ class FilterView(CanvasView):
             self._learned[unit].setData(*_flatten(filt))
             wave = matched.get(unit)
             if wave is not None:
-                wave = wave / max(np.linalg.norm(wave), 1e-12)
-                # a matched waveform may lag the filter by a few taps: align on the peak
-                shift = int(np.abs(filt).max(0).argmax() - np.abs(wave).max(0).argmax())
-                wave = np.roll(wave, shift, axis=1)
-                if np.sum(wave * filt) < 0:
-                    wave = -wave
+                wave = aligned_truth(filt, wave)
                 self._truth[unit].setData(*_flatten(wave))
             self._truth[unit].setVisible(wave is not None)
         self._update_titles()

@@ -38,14 +38,21 @@ class TrainingPanel(QWidget):
         self.learning_rate = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-3,
                                             value=defaults.learning_rate)
         self.batch = QSpinBox(minimum=1, maximum=4096, value=defaults.batch_size)
-        self.max_steps = QSpinBox(minimum=1, maximum=100000, value=defaults.max_steps)
+        self.max_steps = QSpinBox(minimum=0, maximum=100000, value=defaults.max_steps or 0, specialValueText="auto")
+        self.max_steps.setToolTip("auto: one pass over the training data (10 to 30 steps); training also stops "
+                                  "once the filters settle")
+        self.tolerance = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=1.0, singleStep=0.01,
+                                        value=defaults.tolerance, specialValueText="never")
+        self.tolerance.setToolTip("Stop once no filter moves by more than this (unit-norm distance) for "
+                                  "three steps; never: train all the steps")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         form = QFormLayout()
         for label, widget in (("Units", self.units), ("Filter length", self.filter_ms),
                               ("Unrolled steps", self.unrolled), ("Filter update", self.update_rule),
                               ("Learning rate", self.learning_rate), ("Batch", self.batch),
-                              ("Training steps", self.max_steps), ("Device", self.device)):
+                              ("Training steps", self.max_steps), ("Stop when settled", self.tolerance),
+                              ("Device", self.device)):
             form.addRow(label, widget)
         self.buttons = QHBoxLayout()
         self.lambda_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=SLIDER_TICKS)
@@ -86,7 +93,8 @@ class TrainingPanel(QWidget):
         return TrainConfig(n_units=self.units.value() or None, filter_ms=self.filter_ms.value(),
                            n_steps=self.unrolled.value(), update=self.update_rule.currentText(),
                            learning_rate=self.learning_rate.value(), batch_size=self.batch.value(),
-                           max_steps=self.max_steps.value(), device=self.device.currentText())
+                           max_steps=self.max_steps.value() or None, tolerance=self.tolerance.value(),
+                           device=self.device.currentText())
 
     def show_config(self, config: TrainConfig) -> None:
         self.units.setValue(config.n_units or 0)
@@ -95,7 +103,8 @@ class TrainingPanel(QWidget):
         self.update_rule.setCurrentText(config.update)
         self.learning_rate.setValue(config.learning_rate)
         self.batch.setValue(config.batch_size)
-        self.max_steps.setValue(config.max_steps)
+        self.max_steps.setValue(config.max_steps or 0)
+        self.tolerance.setValue(config.tolerance)
         self.device.setCurrentText(config.device)
 
     def _set_lambda_enabled(self, enabled: bool) -> None:

@@ -5,7 +5,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 from tqdm import tqdm
 
@@ -14,9 +13,11 @@ from engine.cli.sessions import export_session
 from engine.errors import RecordingError
 from engine.groundtruth.metrics import compare_spike_trains, match_filters
 from engine.io.session import Session, recording_info, save_session
-from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
+from engine.recording.motion import MOTION_CHOICES
+from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config
 from engine.recording.registry import open_recording
-from engine.sorting.sorter import default_thresholds, sort_recording
+from engine.sorting.pipeline import PipelineSettings, prepare_recording, sort
+from engine.sorting.sorter import default_thresholds
 from engine.training.trainer import TrainConfig, Trainer
 
 AUTO_LAMBDA = "auto"
@@ -81,7 +82,8 @@ def add_arguments(p) -> None:
                    help="sparsity weight: a number, or 'auto' to learn it by EM while training "
                    "(default: from the noise level)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--steps", type=int, default=TrainConfig.max_steps, help="training steps")
+    p.add_argument("--steps", type=int, default=TrainConfig.max_steps,
+                   help="training steps (default: one pass over the training data, 10 to 30)")
     p.add_argument("--filter-ms", type=float, default=TrainConfig.filter_ms)
     p.add_argument("--unrolled-steps", type=int, default=TrainConfig.n_steps)
     p.add_argument("--seed", type=int, default=0)
@@ -108,6 +110,9 @@ def add_arguments(p) -> None:
     g.add_argument("--reference", choices=("mean", "median"), default=None,
                    help="what the common reference subtracts (default mean: overlapping spikes stay additive)")
     g.add_argument("--whiten", action="store_true", help="whiten across channels")
+    p.add_argument("--motion", choices=MOTION_CHOICES, default="auto",
+                   help="drift correction with SpikeInterface's motion tools (default auto: non-rigid on probes "
+                   "whose contacts span 100 um or more, none otherwise)")
     p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
     p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
 
@@ -115,31 +120,26 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     rec_args = recording_args(args)
     raw_recording = open_recording(args.recording, **rec_args)
-    try:
-        preprocessing = preprocessing_config(args, raw_recording)
-        recording = preprocess(raw_recording, preprocessing)
-    except ValueError as exc:
-        raise RecordingError(args.recording, str(exc)) from None
     auto = args.lam == AUTO_LAMBDA
     config = TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
                          max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
-    trainer = Trainer(recording, config, snapshot_interval=0.5)
-    t0 = time.perf_counter()
     try:
-        trainer.initialize()
+        settings = PipelineSettings(config, preprocessing_config(args, raw_recording), args.motion)
+        prepared = prepare_recording(raw_recording, settings)
+        recording = prepared.recording
+        with tqdm(total=None, desc="learning filters", disable=args.quiet, file=sys.stderr, leave=False) as steps, \
+                progress_bar(recording.n_samples, "sorting", args.quiet) as sorted_samples:
+            def show_training(snap):
+                steps.total, steps.n = snap.max_steps, snap.step
+                steps.set_postfix(loss=f"{snap.loss:.3g}", snr=f"{snap.snr_db:.1f}dB")
+
+            outcome = sort(raw_recording, settings, prepared=prepared, on_snapshot=show_training,
+                           progress=sorted_samples.update)
     except ValueError as exc:
         raise RecordingError(args.recording, str(exc)) from None
-    with tqdm(total=config.max_steps, desc="learning filters", disable=args.quiet, file=sys.stderr,
-              leave=False) as bar:
-        for snap in trainer.steps():
-            bar.n = snap.step
-            bar.set_postfix(loss=f"{snap.loss:.3g}", snr=f"{snap.snr_db:.1f}dB")
-    train_seconds = time.perf_counter() - t0
-    model = trainer.model
-    t0 = time.perf_counter()
-    with progress_bar(recording.n_samples, "sorting", args.quiet) as bar:
-        result = sort_recording(recording, model, progress=bar.update)
-    sort_seconds = time.perf_counter() - t0
+    trainer, result, model = outcome.trainer, outcome.result, outcome.trainer.model
+    train_seconds, sort_seconds = outcome.train_seconds, outcome.sort_seconds
+    preprocessing = prepared.preprocessing
 
     summary = {
         "recording": os.fspath(args.recording),
@@ -174,11 +174,13 @@ def run(args) -> int:
         metrics={k: v for k, v in summary.items() if k in ("filter_error", "accuracy", "precision", "recall")},
         preprocessing={} if preprocessing.is_identity else preprocessing.to_dict(),
         recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
-        min_amplitudes=model.min_amplitudes,
+        min_amplitudes=model.min_amplitudes, motion={"choice": args.motion, "kind": prepared.motion},
+        motion_estimate=prepared.motion_estimate,
     )
     save_session(out, session)
     summary["session"] = out
     summary["preprocessing"] = session.preprocessing
+    summary["motion"] = prepared.motion
     if args.json:
         print(json.dumps(summary))
     else:

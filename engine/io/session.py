@@ -5,8 +5,10 @@ Layout (schema 2)::
     attrs     schema_version, recording_path, sampling_rate
     settings/ JSON text: recording_args (what open_recording was given),
               recording_info (format, size, raw binary source), preprocessing,
-              train_config, metrics, curation
+              train_config, metrics, curation, motion (the choice and what was done)
     recording/channel_positions
+    motion/   the motion estimate, when motion was corrected: displacement over time and depth,
+              and the peaks it came from (a drift map)
     model/    filters (units, channels, taps), thresholds, min_amplitudes (optional); attrs lambda
     spikes/   times (trough samples), units, amplitudes
     history/  one array per training curve
@@ -27,12 +29,13 @@ import numpy as np
 
 from engine.errors import RecordingError
 from engine.io.atomic import atomic_path
+from engine.recording.motion import MotionEstimate
 
 SCHEMA_VERSION = 2
 # the training curves a session may hold, one value per step (filter_error: a list per true unit)
 HISTORY_CURVES = ("step", "elapsed", "loss", "snr_db", "lam", "filter_error")
 _OLD_CURVE_NAMES = {"lambda": "lam"}  # sessions written by the command line before 0.2
-JSON_FIELDS = ("recording_args", "recording_info", "preprocessing", "train_config", "metrics", "curation")
+JSON_FIELDS = ("recording_args", "recording_info", "preprocessing", "train_config", "metrics", "curation", "motion")
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Session:
     recording_info: dict = field(default_factory=dict)  # see recording_info()
     channel_positions: np.ndarray | None = None
     min_amplitudes: np.ndarray | None = None  # per-unit amplitude floors (engine.training.amplitude_floor)
+    motion: dict = field(default_factory=dict)  # {"choice": auto|none|rigid|nonrigid, "kind": what was done}
+    motion_estimate: MotionEstimate | None = None  # the displacement and the drift map's peaks
     schema_version: int = SCHEMA_VERSION
 
 
@@ -100,6 +105,10 @@ def save_session(path, session: Session) -> None:
             spikes["times"] = session.spike_times
             spikes["units"] = session.spike_units
             spikes["amplitudes"] = session.spike_amplitudes
+            if session.motion_estimate is not None:
+                group = h5.create_group("motion")
+                for name, values in session.motion_estimate.arrays().items():
+                    group[name] = values
             history = h5.create_group("history")
             for key, values in session.history.items():
                 history[key] = np.asarray(values)
@@ -131,6 +140,9 @@ def load_session(path) -> Session:
             raise RecordingError(path, f"was written by a newer sparsesort (schema {version})")
         positions = h5.get("recording/channel_positions")
         floors = h5.get("model/min_amplitudes")  # sessions written before the floors have none
+        motion = _json_field(h5, "motion")
+        estimate = (MotionEstimate.from_arrays(motion.get("kind", "nonrigid"), {k: v[()] for k, v in h5["motion"].items()})
+                    if "motion" in h5 else None)
         return Session(
             recording_path=str(h5.attrs["recording_path"]) or None,
             sampling_rate=float(h5.attrs["sampling_rate"]),
@@ -144,6 +156,7 @@ def load_session(path) -> Session:
             channel_positions=None if positions is None else np.asarray(positions),
             min_amplitudes=None if floors is None else np.asarray(floors),
             schema_version=version,
+            motion_estimate=estimate,
             **{name: _json_field(h5, name) for name in JSON_FIELDS},
         )
 
@@ -157,4 +170,8 @@ def reopen_recording(session: Session):
         raise RecordingError(None, "the session names no recording file")
     recording = open_recording(session.recording_path, **session.recording_args)
     config = PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing else None
-    return preprocess(recording, config)
+    recording = preprocess(recording, config)
+    if session.motion_estimate is not None:
+        from engine.recording.motion import apply_motion
+        recording = apply_motion(recording, session.motion_estimate)
+    return recording

@@ -51,6 +51,7 @@ class Recording:
     n_samples: int
     channel_positions: np.ndarray
     ground_truth: GroundTruth | None = None
+    is_filtered = False  # already band-passed at the source (a SpikeInterface preprocessing chain)
 
     @property
     def duration(self) -> float:

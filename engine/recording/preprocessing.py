@@ -75,7 +75,8 @@ def default_config(recording: Recording) -> PreprocessingConfig:
     """The ``auto`` rule (see the module docstring)."""
     if recording.ground_truth is not None:
         return NO_PREPROCESSING
-    return PreprocessingConfig(common_reference=recording.n_channels >= CMR_MIN_CHANNELS)
+    return PreprocessingConfig(bandpass=None if recording.is_filtered else PreprocessingConfig.bandpass,
+                               common_reference=recording.n_channels >= CMR_MIN_CHANNELS)
 
 
 def bandpass_sos(low: float, high: float, sampling_rate: float, order: int) -> np.ndarray:

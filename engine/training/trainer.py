@@ -30,20 +30,34 @@ from engine.sorting.sorter import REFRACTORY_MS
 SETTLED_STEPS = 3
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
 MAX_BUFFER_SECONDS = 120.0  # in 32 stretches spread over the recording: variety enough for the batches
+MIN_TRAINING_STEPS = 10
+MAX_TRAINING_STEPS = 30
+
+
+def training_steps(buffer_seconds: float, batch_seconds: float) -> int:
+    """The default training length: enough batches to pass once over the training data (which the
+    duration and the channel count bound, see ``MAX_BUFFER_*``), within [MIN, MAX]_TRAINING_STEPS.
+    The filters usually settle (``tolerance``) before that."""
+    one_pass = int(np.ceil(buffer_seconds / max(batch_seconds, 1e-9)))
+    return int(np.clip(one_pass, MIN_TRAINING_STEPS, MAX_TRAINING_STEPS))
 
 
 @dataclass
 class TrainConfig:
+    """The one set of training defaults: the command line, the window and the SpikeInterface entry
+    point all start from it. Lengths are in milliseconds and seconds; the trainer turns them into
+    samples at the recording's rate."""
+
     n_units: int | None = None  # None: chosen from the data
-    filter_ms: float = 4.5
+    filter_ms: float = 3.0  # a spike's trough and repolarisation, at any sampling rate
     n_steps: int = 30  # unrolled FISTA steps (in two reweighted passes)
     update: str = "lstsq"  # "lstsq": closed-form decoder; "adam": backprop through the unrolled encoder
     learning_rate: float = 3e-3  # Adam only
     debias_steps: int = 5
     batch_size: int = 32
     segment_ms: float = 300.0
-    max_steps: int = 30
-    tolerance: float = 0.0  # stop once no filter moves by more than this (unit-norm distance) for SETTLED_STEPS steps
+    max_steps: int | None = None  # None: from the recording's duration and channel count (training_steps)
+    tolerance: float = 0.03  # stop once no filter moves by more than this (unit-norm distance) for SETTLED_STEPS steps
     lam: float | None = None  # None: universal threshold from the noise level
     lam_scale: float = 1.3
     lam_auto: bool = False  # learn lambda by EM while training, prior around the noise-based lambda
@@ -68,6 +82,7 @@ class Snapshot:
     filter_error: list[float] | None = None  # per true unit, when ground truth is known
     finished: bool = False
     min_amplitudes: np.ndarray | None = None  # per unit, once training has finished (engine.training.amplitude_floor)
+    max_steps: int = 0  # the training's length, when it does not stop earlier
 
 
 @dataclass
@@ -94,6 +109,8 @@ class Trainer:
         self.device = resolve_device(self.config.device)
         self.n_taps = max(3, int(round(self.config.filter_ms * recording.sampling_rate / 1000.0)))
         self.segment = max(2 * self.n_taps, int(round(self.config.segment_ms * recording.sampling_rate / 1000.0)))
+        self.max_steps = self.config.max_steps or training_steps(
+            self._buffer_budget() / recording.sampling_rate, self.config.batch_size * self.segment / recording.sampling_rate)
         self.history = History()
         self.model: ConvSparseAutoencoder | None = None
         self.sigma: np.ndarray | None = None
@@ -150,11 +167,17 @@ class Trainer:
                 self._pending_auto = None
 
     # -- setup ----------------------------------------------------------------
-    def _training_window(self) -> np.ndarray:
-        """Training data: the whole recording if it fits, else evenly spaced stretches."""
+    def _buffer_budget(self) -> int:
+        """Samples of training data kept: the whole recording if it fits the bounds."""
         rec = self.recording
         budget = max(self.segment * 64, min(MAX_BUFFER_SAMPLES // rec.n_channels,
                                             int(MAX_BUFFER_SECONDS * rec.sampling_rate)))
+        return min(budget, rec.n_samples)
+
+    def _training_window(self) -> np.ndarray:
+        """Training data: the whole recording if it fits, else evenly spaced stretches."""
+        rec = self.recording
+        budget = self._buffer_budget()
         if rec.n_samples <= budget:
             return rec.traces(0, rec.n_samples)
         n_pieces = 32
@@ -252,7 +275,7 @@ class Trainer:
         makes the filters random-walk away from it; the decay stops that.
         """
         cfg = self.config
-        progress = min(1.0, step / max(1, cfg.max_steps))
+        progress = min(1.0, step / max(1, self.max_steps))
         return cfg.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
 
     def _filter_change(self, before: torch.Tensor) -> float:
@@ -278,13 +301,13 @@ class Trainer:
         h = self.history
         h.filter_error.append(errors or [])
         return Snapshot(self.step, elapsed, loss, snr, self.model.lam, self.model.filters(), errors, finished,
-                        self.model.min_amplitudes)
+                        self.model.min_amplitudes, self.max_steps)
 
     def steps(self, max_steps: int | None = None, time_limit: float | None = None):
         """Train, yielding throttled snapshots; returns when done or stopped."""
         if self.model is None:
             self.initialize()
-        max_steps = self.config.max_steps if max_steps is None else max_steps
+        max_steps = self.max_steps if max_steps is None else max_steps
         start = time.perf_counter()
         paused_time = 0.0
         last_snapshot = -np.inf

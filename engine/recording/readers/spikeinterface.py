@@ -73,6 +73,7 @@ class SpikeInterfaceRecording(Recording):
         self.n_samples = int(si_recording.get_num_samples(segment_index=0))
         self._ids = si_recording.get_channel_ids()
         self._in_uv = bool(si_recording.has_scaleable_traces())
+        self.is_filtered = bool(si_recording.is_filtered())
         try:
             self.channel_positions = np.asarray(si_recording.get_channel_locations(), dtype=float)[:, :2]
         except Exception:  # no probe attached
