@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -319,8 +320,11 @@ def score(result: Result, truth, sorting) -> None:
 
 
 def one_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    # run_sorter wraps a sorter's failure in its traceback: the last "SomeError: ..." line is the cause
+    causes = [line for line in lines if re.match(r"[\w.]+(Error|Exception): ", line)]
+    cause = causes[-1] if causes else (lines[0] if lines else "")
+    return f"{type(exc).__name__}: {cause}"[:300]
 
 
 def evaluate(entry: Entry, sorter: str, recording, truth) -> Result:
@@ -445,13 +449,13 @@ def missed_table(results: list[Result]) -> list[str]:
              "| recording | unit | amplitude (x noise) | spikes | rate (Hz) | accuracy | precision | recall |",
              "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {name} | {u['unit']} | {u['amplitude_over_noise']} | {u['spikes']} | {u['rate_hz']} | "
-              f"{u['accuracy']} | {u['precision']} | {u['recall']} |" for name, u in rows]
+              f"{number(u['accuracy'])} | {number(u['precision'])} | {number(u['recall'])} |" for name, u in rows]
     return lines
 
 
 def summary_lines(summary: dict) -> list[str]:
     lines = [f"- {sorter}: mean accuracy {number(s['mean_accuracy'])} over {s['recordings']} recordings"
-             for sorter, s in summary["by_sorter"].items()]
+             if s["recordings"] else f"- {sorter}: no successful run" for sorter, s in summary["by_sorter"].items()]
     if summary["worst_gap"]:
         worst = summary["worst_gap"]
         lines.append(f"- sparsesort's worst gap to the best peer: {worst['gap']:+.3f} ({worst['recording']})")

@@ -1,0 +1,46 @@
+"""A drifting probe: sorted with motion correction its units are found, without it they are lost."""
+import numpy as np
+import pytest
+
+from engine.sorting.spikeinterface import run_sparsesort
+
+pytest.importorskip("spikeinterface.generation")
+
+
+def drifting_probe(seconds=60.0, seed=11):
+    """32 contacts in two columns (300 um), 8 units, a ±25 um zigzag every 30 s."""
+    import probeinterface as pi
+    from spikeinterface.generation import generate_drifting_recording
+
+    probe = pi.generate_multi_columns_probe(num_columns=2, num_contact_per_column=16, xpitch=20, ypitch=20)
+    probe.set_device_channel_indices(np.arange(32))
+    _, drifting, truth = generate_drifting_recording(
+        num_units=8, duration=seconds, sampling_frequency=20_000.0, probe=probe, seed=seed,
+        generate_unit_locations_kwargs={"margin_um": 10.0, "minimum_z": 5.0, "maximum_z": 40.0,
+                                        "minimum_distance": 25.0, "max_iteration": 200, "distance_strict": False},
+        generate_displacement_vector_kwargs={
+            "displacement_sampling_frequency": 5.0, "drift_start_um": [0, 25], "drift_stop_um": [0, -25],
+            "drift_step_um": 1, "motion_list": [{"drift_mode": "zigzag", "non_rigid_gradient": None,
+                                                 "t_start_drift": 5.0, "t_end_drift": None, "period_s": 30}]},
+        generate_templates_kwargs={"ms_before": 1.0, "ms_after": 2.5, "mode": "ellipsoid",
+                                   "unit_params": {"alpha": (300.0, 600.0), "spatial_decay": (20, 30),
+                                                   "ellipse_shrink": (0.4, 1), "ellipse_angle": (0, 6.28)}},
+        generate_sorting_kwargs={"firing_rates": (5.0, 12.0), "refractory_period_ms": 4.0},
+        generate_noise_kwargs={"noise_levels": (5.0, 6.0), "spatial_decay": 25.0})
+    return drifting, truth
+
+
+def _accuracies(truth, sorting):
+    from spikeinterface.comparison import compare_sorter_to_ground_truth
+    comparison = compare_sorter_to_ground_truth(truth, sorting, exhaustive_gt=True)
+    return comparison.get_performance()["accuracy"].to_numpy().astype(float)
+
+
+def test_a_drifting_probe_is_sorted_well_only_with_motion_correction():
+    recording, truth = drifting_probe()
+    corrected = run_sparsesort(recording)  # auto: the probe spans 300 um
+    assert corrected.get_annotation("sparsesort_motion") == "rigid"
+    with_motion = _accuracies(truth, corrected)
+    without = _accuracies(truth, run_sparsesort(recording, motion="none"))
+    assert np.sum(with_motion >= 0.9) >= 7 and with_motion.mean() >= 0.9, with_motion
+    assert without.mean() < with_motion.mean() - 0.2, (without, with_motion)
