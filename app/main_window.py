@@ -66,21 +66,21 @@ class MainWindow(QMainWindow):
                                   ("Curves", self.curves, area.BottomDockWidgetArea),
                                   ("Units", self.units, area.LeftDockWidgetArea),
                                   ("Log", self.log, area.BottomDockWidgetArea),
-                                  ("Drift map", self.drift_map, area.BottomDockWidgetArea)):
+                                  ("Drift map", self.drift_map, area.RightDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
             dock.setWidget(view)
             self.addDockWidget(where, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Curves"], self.docks["Log"])
-        self.tabifyDockWidget(self.docks["Raster"], self.docks["Drift map"])
-        self.docks["Raster"].raise_()
         self.docks["Curves"].raise_()
         self._build_status_bar()
         self.actions = ActionRegistry(self)
         self._build_actions()
         self.curation_docks = install_curation(self)
         self.motifs = install_motifs(self)
+        self.tabifyDockWidget(self.docks["Filters"], self.docks["Drift map"])
+        self.docks["Filters"].raise_()
         self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
         self._default_state = self.saveState()
         self._restore_settings()

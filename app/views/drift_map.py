@@ -27,7 +27,7 @@ class DriftMapView(QWidget):
         self.controller = controller
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "time", units="s")
-        self.plot.setLabel("left", "depth along the probe (µm)")
+        self.plot.setLabel("left", "depth (µm)")
         self.note = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
