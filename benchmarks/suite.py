@@ -102,6 +102,10 @@ class Entry:
     amplitudes: tuple[float, float] = (4.0, 30.0)  # peak amplitude over the noise level
     drift: Drift | None = None
 
+    def params(self) -> dict:
+        """The entry as JSON reads it back (tuples as lists), to compare with saved ones."""
+        return json.loads(json.dumps(asdict(self)))
+
     @property
     def megabytes(self) -> float:
         return self.channels * self.khz * 1e3 * self.minutes * 60 * 2 / 1e6
@@ -245,10 +249,8 @@ def as_int16(recording):
 def generate(entry: Entry) -> Path:
     """The entry's folder, simulated and saved unless it exists."""
     folder = DATA / entry.name
-    params = json.loads(json.dumps(asdict(entry)))  # tuples as lists, as they read back
     if folder.exists():
-        saved = json.loads((folder / "params.json").read_text())
-        if saved != params:
+        if json.loads((folder / "params.json").read_text()) != entry.params():
             raise SystemExit(f"{folder} was generated with other parameters; delete it to regenerate")
         return folder
     partial = folder.with_name(entry.name + ".partial")  # renamed once complete: no half-written reuse
@@ -263,7 +265,7 @@ def generate(entry: Entry) -> Path:
         sorting.save(folder=partial / "truth")
     if motion is not None:
         np.savez(partial / "motion.npz", **motion)
-    (partial / "params.json").write_text(json.dumps(params, indent=1))
+    (partial / "params.json").write_text(json.dumps(entry.params(), indent=1))
     partial.rename(folder)
     return folder
 
@@ -350,7 +352,7 @@ def read_kilosort4_cache() -> dict:
 def cached_kilosort4(entry: Entry) -> Result | None:
     """A cached run on this recording, generated with the same parameters."""
     record = read_kilosort4_cache().get(entry.name)
-    if record is None or record["params"] != json.loads(json.dumps(asdict(entry))):
+    if record is None or record["params"] != entry.params():
         return None
     result = Result(**record["result"])
     result.cached = record["date"]
@@ -359,7 +361,7 @@ def cached_kilosort4(entry: Entry) -> Result | None:
 
 def store_kilosort4(entry: Entry, result: Result, environment: dict) -> None:
     cache = read_kilosort4_cache()
-    cache[entry.name] = dict(params=asdict(entry), result=asdict(result),
+    cache[entry.name] = dict(params=entry.params(), result=asdict(result),
                              date=datetime.datetime.now().isoformat(timespec="seconds"), **environment)
     KILOSORT4_CACHE.write_text(json.dumps(cache, indent=1) + "\n")
 
@@ -537,7 +539,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         for entry in tqdm([BY_NAME[n] for n in args.generate or BY_NAME], desc="generating", unit="recording"):
             generate(entry)
-        print(f"generated in {time.perf_counter() - start:.0f} s under {DATA}")
+        print(f"recordings ready under {DATA} in {time.perf_counter() - start:.0f} s")
         return 0
 
     # imports before any clock starts: module loading is no sorter's work
@@ -551,7 +553,7 @@ def main(argv=None) -> int:
     results = sort_suite([BY_NAME[n] for n in args.recordings], args.sorters, args.rerun_kilosort4, environment)
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"), command=sys.argv, **environment,
                   load_average=dict(start=load_start, end=os.getloadavg()),
-                  recordings=[asdict(BY_NAME[n]) for n in args.recordings],
+                  recordings=[BY_NAME[n].params() for n in args.recordings],
                   summary=summarize(results), results=[asdict(r) for r in results])
     table = markdown(report, results)
     print(table)
