@@ -75,7 +75,7 @@ def test_motion_correction_is_on_by_default_only_on_long_probes():
                              channel_positions=[[0, 0], [20, 0], [0, 20], [20, 20]])
     assert np.ptp(line.channel_positions[:, 1]) >= MIN_SPAN_UM
     assert resolve_motion("auto", line) == "rigid" and resolve_motion("auto", tetrode) == "none"
-    long_probe = ArrayRecording(np.zeros((100, 24), np.float32), 10_000)  # 460 um
+    long_probe = ArrayRecording(np.zeros((100, 48), np.float32), 10_000)  # 940 um
     assert resolve_motion("auto", long_probe) == "nonrigid"
     assert resolve_motion("rigid", tetrode) == "rigid"
     with pytest.raises(ValueError):

@@ -112,7 +112,7 @@ def add_arguments(p) -> None:
     g.add_argument("--whiten", action="store_true", help="whiten across channels")
     p.add_argument("--motion", choices=MOTION_CHOICES, default="auto",
                    help="drift correction with SpikeInterface's motion tools (default auto: none on probes whose "
-                   "contacts span less than 100 um, rigid up to 400 um, non-rigid beyond)")
+                   "contacts span less than 100 um, rigid up to 800 um, non-rigid beyond)")
     p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
     p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
 

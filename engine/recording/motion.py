@@ -18,7 +18,8 @@ from engine.recording.base import Recording
 MOTION_CHOICES = ("auto", "none", "rigid", "nonrigid")
 PRESET = "dredge_fast"  # rigid too: on generated drifting probes it beat the "rigid_fast" preset (0.99 vs 0.80)
 MIN_SPAN_UM = 100.0
-NONRIGID_MIN_SPAN_UM = 400.0  # the preset's non-rigid window: a shorter probe has one window, i.e. rigid
+# the preset's windows are 400 um apart, less half a window at each end: a shorter probe has one, i.e. rigid
+NONRIGID_MIN_SPAN_UM = 800.0
 # every channel stays (the presets' "remove_channels" would drop those the probe moved off, and the
 # model's filters need a fixed channel count)
 INTERPOLATION = {"border_mode": "force_extrapolate", "spatial_interpolation_method": "kriging", "sigma_um": 20.0,
