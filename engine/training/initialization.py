@@ -17,6 +17,7 @@ from engine.recording.fast_median import median
 from engine.groundtruth.metrics import best_shifts
 from engine.recording.noise import noise_std
 from engine.training.shifted_copies import copy_units
+from engine.training.unit_evidence import is_unit
 
 
 MIN_CLUSTERS = 16
@@ -64,12 +65,12 @@ def extract_snippets(traces: np.ndarray, peaks: np.ndarray, n_taps: int, pre: in
 
 
 def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
-    """``template`` moved so that it lines up with the one it was compared to."""
+    """``template`` (or a stack of snippets) moved along time to line up with the one it was compared to."""
     out = np.zeros_like(template)
     if shift >= 0:
-        out[:, shift:] = template[:, :template.shape[1] - shift]
+        out[..., shift:] = template[..., :template.shape[-1] - shift]
     else:
-        out[:, :shift] = template[:, -shift:]
+        out[..., :shift] = template[..., -shift:]
     return out
 
 
@@ -86,7 +87,8 @@ def template_distance(a: np.ndarray, b: np.ndarray, corr: float) -> float:
 
 
 def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
-                    merge_below: float, max_shift: int, min_size: int = 0) -> tuple[list[np.ndarray], list[int]]:
+                    merge_below: float, max_shift: int, min_size: int = 0,
+                    members: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], list[int]]:
     """Agglomerate shift-aligned templates.
 
     The cost of merging two clusters is their distance (``template_distance``)
@@ -97,9 +99,14 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
     distance exceeds ``merge_below``. When that is None, a cluster smaller
     than ``min_size`` whose cheapest merge exceeds ``merge_below`` is left
     out (overlapping spikes, noise): merged, it pulled the nearest small
-    unit's template away from that unit's waveform.
+    unit's template away from that unit's waveform. But given ``members``
+    (each cluster's snippets in units of each channel's noise), such a cluster
+    is kept when its spikes are its template plus noise
+    (``unit_evidence.is_unit``): a unit firing rarely among busy ones.
     """
     templates, sizes = list(templates), list(sizes)
+    members = None if members is None else list(members)
+    rare_units: list[int] = []
 
     def row(i: int, others: list[int]) -> dict[tuple[int, int], tuple[float, int]]:
         """Distance and shift from template i to each of ``others``, keyed (smaller index, larger index)."""
@@ -121,17 +128,21 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
         if n_units is None and error > merge_below:
             if sizes[gone] >= min_size:
                 break
-            # too small to be a unit and unlike every cluster: overlapping spikes or noise, left out
+            if members is not None and is_unit(members[gone], median(members[gone], axis=0)):
+                rare_units.append(gone)
             alive.remove(gone)
             distance = {key: value for key, value in distance.items() if gone not in key}
             continue
         total = sizes[keep] + sizes[gone]
         templates[keep] = (sizes[keep] * templates[keep] + sizes[gone] * _shifted(templates[gone], shift)) / total
         sizes[keep] = total
+        if members is not None:
+            members[keep] = np.concatenate([members[keep], _shifted(members[gone], shift)])
         alive.remove(gone)
         distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
         distance.update(row(keep, [other for other in alive if other != keep]))
-    return [templates[k] for k in alive], [sizes[k] for k in alive]
+    kept = alive + rare_units
+    return [templates[k] for k in kept], [sizes[k] for k in kept]
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
@@ -161,8 +172,10 @@ def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None,
     templates = [median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
                  for k in range(n_clusters)]
     if n_units is None:
+        normalised = (snippets / sigma[None, :, None]).astype(np.float32)
         templates, counts = merge_templates(templates, list(counts), None, merge_below, merge_shift(n_taps),
-                                            min_size=int(min_cluster_fraction * len(snippets)))
+                                            min_size=int(min_cluster_fraction * len(snippets)),
+                                            members=[normalised[labels == k] for k in range(n_clusters)])
         copies = set(copy_units(np.stack(templates), np.asarray(counts), merge_shift(n_taps), pre).tolist())
         templates = [t for k, t in enumerate(templates) if k not in copies]
         counts = [c for k, c in enumerate(counts) if k not in copies]

@@ -1,0 +1,52 @@
+"""A cluster is a unit by its spikes' evidence, not by its share of the threshold crossings."""
+import numpy as np
+
+from engine.training.initialization import merge_templates
+from engine.training.unit_evidence import is_unit
+
+TAPS = 90
+
+
+def spike(peak: int, scale: float, spread: np.ndarray) -> np.ndarray:
+    t = np.arange(TAPS) - peak
+    wave = -np.exp(-0.5 * (t / 3.0) ** 2) + 0.4 * np.exp(-0.5 * ((t - 12) / 6.0) ** 2)
+    return scale * spread[:, None] * wave[None, :]
+
+
+SPREAD = np.linspace(1.0, 0.2, 8)
+
+
+def jittered(template, n, rng):
+    """Spikes of one unit: amplitudes spread ±20 %, arrival ±1 sample, in unit-variance noise."""
+    spikes = np.stack([a * np.roll(template, s, axis=1)
+                       for a, s in zip(rng.uniform(0.8, 1.2, n), rng.integers(-1, 2, n))])
+    return spikes + rng.standard_normal(spikes.shape)
+
+
+def overlaps(n, rng):
+    """Two units' spikes at random lags in one window: no template explains them."""
+    pairs = [spike(27, 20.0, SPREAD) + spike(27 + lag, 15.0, SPREAD[::-1]) for lag in rng.integers(-20, 20, n)]
+    return np.stack(pairs) + rng.standard_normal((n, 8, TAPS))
+
+
+def test_a_unit_is_its_template_plus_noise_and_overlapping_spikes_are_not():
+    rng = np.random.default_rng(1)
+    unit = spike(27, 20.0, SPREAD)
+    assert is_unit(jittered(unit, 40, rng), unit)
+    mixed = overlaps(40, rng)
+    assert not is_unit(mixed, np.median(mixed, axis=0))
+    assert not is_unit(jittered(unit, 5, rng), unit)  # too few spikes to tell
+
+
+def test_a_rare_unit_unlike_every_other_is_kept_and_overlaps_are_left_out():
+    rng = np.random.default_rng(2)
+    busy_a, busy_b = spike(27, 20.0, SPREAD), spike(27, 12.0, SPREAD[::-1])
+    rare = spike(27, 15.0, np.roll(SPREAD, 4))  # another neuron, a few dozen spikes
+    members = [jittered(busy_a, 500, rng), jittered(busy_b, 400, rng), jittered(rare, 25, rng), overlaps(20, rng)]
+    templates = [np.median(m, axis=0) for m in members]
+    sizes = [len(m) for m in members]
+    kept, kept_sizes = merge_templates(templates, sizes, None, 0.3, TAPS // 8, min_size=100, members=members)
+    assert len(kept_sizes) == 3 and 25 in kept_sizes and 400 in kept_sizes  # the overlaps are no unit
+    # without the spikes to judge by, the rare unit is left out with the overlaps (the share-of-crossings rule)
+    _, share_rule = merge_templates(templates, sizes, None, 0.3, TAPS // 8, min_size=100)
+    assert len(share_rule) == 2 and 25 not in share_rule
