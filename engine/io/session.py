@@ -140,8 +140,9 @@ def load_session(path) -> Session:
             raise RecordingError(path, f"was written by a newer sparsesort (schema {version})")
         positions = h5.get("recording/channel_positions")
         floors = h5.get("model/min_amplitudes")  # sessions written before the floors have none
-        motion = _json_field(h5, "motion")
-        estimate = (MotionEstimate.from_arrays(motion.get("kind", "nonrigid"), {k: v[()] for k, v in h5["motion"].items()})
+        settings = {name: _json_field(h5, name) for name in JSON_FIELDS}
+        estimate = (MotionEstimate.from_arrays(settings["motion"].get("kind", "nonrigid"),
+                                               {k: v[()] for k, v in h5["motion"].items()})
                     if "motion" in h5 else None)
         return Session(
             recording_path=str(h5.attrs["recording_path"]) or None,
@@ -157,7 +158,7 @@ def load_session(path) -> Session:
             min_amplitudes=None if floors is None else np.asarray(floors),
             schema_version=version,
             motion_estimate=estimate,
-            **{name: _json_field(h5, name) for name in JSON_FIELDS},
+            **settings,
         )
 
 

@@ -36,7 +36,7 @@ class Reader:
     name: str
     label: str  # for people: the file dialog and messages
     suffixes: tuple[str, ...]
-    claims: Callable[[str, ReaderOptions], bool]  # whether this reader is the guess for a file
+    claims: Callable[[str, bool], bool]  # (path, raw layout given): whether this reader is the guess
     open: Callable[[str, ReaderOptions], Recording]
     takes_probe: bool = False
     needs_layout: bool = False  # the file does not say its sampling rate and channel count
@@ -101,13 +101,13 @@ def _open_binary(path, options):
 # In the order a file's format is guessed: the first reader that claims it wins.
 READERS: dict[str, Reader] = {reader.name: reader for reader in (
     Reader("nwb", "NWB", (".nwb",), open=_open_nwb,
-           claims=lambda path, o: _suffix(path) == ".nwb" or (_suffix(path) in HDF5_SUFFIXES and _is_nwb(path))),
+           claims=lambda path, raw: _suffix(path) == ".nwb" or (_suffix(path) in HDF5_SUFFIXES and _is_nwb(path))),
     Reader("hdf5", "HDF5", HDF5_SUFFIXES, open=_open_hdf5,
-           claims=lambda path, o: _suffix(path) in HDF5_SUFFIXES),
+           claims=lambda path, raw: _suffix(path) in HDF5_SUFFIXES),
     Reader("spikeglx", "SpikeGLX", (".bin",), open=_open_spikeglx, takes_probe=True,
-           claims=lambda path, o: _suffix(path) == ".bin" and not o.raw_layout_given and _has_spikeglx_meta(path)),
+           claims=lambda path, raw: _suffix(path) == ".bin" and not raw and _has_spikeglx_meta(path)),
     Reader("binary", "Raw binary", RAW_SUFFIXES, open=_open_binary, takes_probe=True, needs_layout=True,
-           claims=lambda path, o: _suffix(path) in RAW_SUFFIXES or o.raw_layout_given),
+           claims=lambda path, raw: _suffix(path) in RAW_SUFFIXES or raw),
 )}
 
 
@@ -121,9 +121,8 @@ def guess_format(path: str, raw_args_given: bool = False) -> str | None:
     path = os.fspath(path)
     if os.path.isdir(path):
         return _spikeinterface_guess(path)
-    options = ReaderOptions(sampling_rate=1.0 if raw_args_given else None)
     for reader in READERS.values():
-        if reader.claims(path, options):
+        if reader.claims(path, raw_args_given):
             return reader.name
     return _spikeinterface_guess(path)
 

@@ -10,6 +10,7 @@ probe geometry), never given in samples or channel indices.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -70,8 +71,6 @@ def sort(raw: Recording, settings: PipelineSettings | None = None, *,
          prepared: PreparedRecording | None = None, snapshot_interval: float = 0.5) -> SortOutcome:
     """Learn the filters and sort the whole recording. ``on_snapshot`` sees training as it goes;
     ``progress`` gets the number of samples sorted after each chunk."""
-    import time
-
     settings = settings or PipelineSettings()
     prepared = prepared or prepare_recording(raw, settings)
     trainer = Trainer(prepared.recording, settings.train, snapshot_interval=snapshot_interval)
