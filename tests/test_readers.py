@@ -175,7 +175,8 @@ def test_the_registry_guesses_each_format_and_asks_the_layout_only_of_raw_binary
     with h5py.File(hdf5, "w") as h5:
         h5["traces"] = np.zeros((10, 2), np.float32)
     assert guess_format(str(spikeglx)) == "spikeglx" and not needs_layout(str(spikeglx))
-    assert guess_format(str(spikeglx), raw_args_given=True) == "binary"
+    assert guess_format(str(spikeglx), raw_args_given=True) == "spikeglx"  # the meta wins (issue 14)
+    assert guess_format(str(spikeglx.with_suffix(".meta"))) == "spikeglx"
     assert guess_format(str(raw)) == "binary" and needs_layout(str(raw))
     assert guess_format(str(hdf5)) == "hdf5" and not needs_layout(str(hdf5))
     assert guess_format(str(tmp_path / "x.rhd")) == "intan"

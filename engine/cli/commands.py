@@ -16,14 +16,21 @@ COMMANDS: tuple[Command, ...] = (simulate.COMMAND, sort.COMMAND, sessions.INFO, 
 DESCRIPTION = "Spike sorting with a convolutional sparse auto-encoder."
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument error is one line and exit status 2 (argparse's usage block stays behind --help)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS, description: str = DESCRIPTION) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sparsesort", description=description)
+    parser = OneLineParser(prog="sparsesort", description=description)
     _add_global_options(parser, default=False)
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
     for command in commands:
         p = sub.add_parser(command.name, help=command.help)
         command.add_arguments(p)

@@ -9,6 +9,16 @@ from engine.cli.common import Command, UsageError
 from engine.io.session import Session, load_session
 
 
+def check_export_targets(phy: str | None, nwb: str | None) -> None:
+    """Refuse outputs that cannot be written, before any work is done."""
+    if phy:
+        from engine.io.phy import check_phy_target
+        check_phy_target(phy)
+    if nwb:
+        from engine.io.atomic import check_writable
+        check_writable(nwb)
+
+
 def export_session(session: Session, phy: str | None, nwb: str | None, quiet: bool = False) -> None:
     if phy:
         from engine.io.phy import export_phy
@@ -78,6 +88,7 @@ def info(args) -> int:
 def export(args) -> int:
     if not args.phy and not args.nwb:
         raise UsageError("export needs --phy DIR and/or --nwb FILE")
+    check_export_targets(args.phy, args.nwb)
     export_session(load_session(args.session), args.phy, args.nwb)
     return 0
 

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import uuid
 
 from tqdm import tqdm
 
-from engine.cli.common import Command, progress_bar
-from engine.cli.sessions import export_session
+from engine.cli.common import Command, UsageError, progress_bar
+from engine.cli.sessions import check_export_targets, export_session
+from engine.curation.journal import journal_path, set_aside
 from engine.errors import RecordingError
 from engine.groundtruth.metrics import compare_spike_trains, match_filters
-from engine.io.session import Session, recording_info, save_session
+from engine.io.atomic import check_writable
+from engine.io.session import Session, back_up_session, recording_info, save_session
 from engine.recording.motion import MOTION_CHOICES
 from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config
 from engine.recording.registry import open_recording
@@ -34,6 +38,50 @@ def lambda_option(text: str) -> float | str:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"lambda must be positive, got {text}")
     return value
+
+
+def _number(kind, test, what):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+        if not (math.isfinite(value) and test(value)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
+        return value
+    return parse
+
+
+positive_int = _number(int, lambda v: v > 0, "a positive whole number")
+positive_float = _number(float, lambda v: v > 0, "a positive number")
+
+
+def session_path(args) -> str:
+    return args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
+
+
+def check_outputs(args) -> str:
+    """Check every output before the work starts; returns the session's path. An existing session is
+    never overwritten silently: without ``--force`` the sort refuses."""
+    out = session_path(args)
+    check_writable(out)
+    check_export_targets(args.phy, args.nwb)
+    if os.path.exists(out) and not args.force:
+        raise UsageError(f"{out}: a session already exists there (its curation would be lost); give --force "
+                         "to replace it (the old one is kept as a dated backup) or --out another file")
+    return out
+
+
+def make_room(out: str) -> None:
+    """Before the new session is written: the old one (with ``--force``) and its journal are kept under a
+    dated name; a journal left without its session is set aside, so that it is never replayed into this sort."""
+    if os.path.exists(out):
+        backup = back_up_session(out)
+        print(f"sparsesort: the old session {out} is kept as {backup}", file=sys.stderr)
+    if os.path.exists(journal_path(out)):
+        kept = set_aside(journal_path(out))
+        print(f"sparsesort: the curation journal {journal_path(out)} had no session; set aside as {kept}",
+              file=sys.stderr)
 
 
 def describe_lambda(trainer: Trainer) -> str:
@@ -77,18 +125,21 @@ def preprocessing_config(args, recording) -> PreprocessingConfig:
 
 def add_arguments(p) -> None:
     p.add_argument("recording")
-    p.add_argument("--units", type=int, default=None, help="number of units (default: from the data)")
+    p.add_argument("--units", type=positive_int, default=None, help="number of units (default: from the data)")
     p.add_argument("--lambda", dest="lam", type=lambda_option, default=None,
                    help="sparsity weight: a number, or 'auto' to learn it by EM while training "
                    "(default: from the noise level)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--steps", type=int, default=TrainConfig.max_steps,
+    p.add_argument("--steps", type=positive_int, default=TrainConfig.max_steps,
                    help="training steps (default: one pass over the training data, 10 to 30)")
-    p.add_argument("--filter-ms", type=float, default=TrainConfig.filter_ms)
-    p.add_argument("--unrolled-steps", type=int, default=TrainConfig.n_steps)
+    p.add_argument("--filter-ms", type=positive_float, default=TrainConfig.filter_ms)
+    p.add_argument("--unrolled-steps", type=positive_int, default=TrainConfig.n_steps)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="session file (default: next to the recording)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing session file (the old one is kept as NAME.backup-DATE.h5)")
     p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    # the raw layout is checked by the reader, whose messages name the file
     p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
     p.add_argument("--n-channels", type=int, default=None, help="raw binary: channel count")
     p.add_argument("--dtype", default=None, help="raw binary: int16 (default), uint16, int32, float32, float64")
@@ -118,6 +169,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    out = check_outputs(args)
     rec_args = recording_args(args)
     raw_recording = open_recording(args.recording, **rec_args)
     auto = args.lam == AUTO_LAMBDA
@@ -164,7 +216,6 @@ def run(args) -> int:
         summary["precision"] = [round(s.precision, 4) for s in scores]
         summary["recall"] = [round(s.recall, 4) for s in scores]
 
-    out = args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
     session = Session(
         recording_path=os.path.abspath(args.recording), recording_args=rec_args,
         sampling_rate=recording.sampling_rate, filters=model.filters(), lam=model.lam,
@@ -176,7 +227,9 @@ def run(args) -> int:
         recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
         min_amplitudes=model.min_amplitudes, motion={"choice": args.motion, "kind": prepared.motion},
         motion_estimate=prepared.motion_estimate,
+        curation={"curation_id": uuid.uuid4().hex},  # a journal of another sort never matches it
     )
+    make_room(out)
     save_session(out, session)
     summary["session"] = out
     summary["preprocessing"] = session.preprocessing

@@ -13,32 +13,51 @@ recording). The raw data are unfiltered: ``hp_filtered = False``.
 ``spike_clusters.npy`` and ``cluster_group.tsv`` the curated clusters and
 their labels (see engine/io/curated.py). Templates are the learned filters
 as (units, taps, channels); a spike's waveform is its amplitude times its
-unit's template, as in Phy. Every file is written atomically
-(engine/io/atomic.py).
+unit's template, as in Phy.
+
+The folder is written whole beside the old one and swapped in for it in one
+step (engine/io/atomic.py), so phylib sees the old export or the new one,
+never new spikes with old labels. The folder is replaced as a whole: it must
+be new, empty, or a Phy folder (its ``.npy`` and ``.tsv`` files, ``params.py``,
+``phy.log`` and Phy's ``.phy`` cache, which belongs to the old export).
 """
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
-from engine.io.atomic import atomic_path
+from engine.io.atomic import OutputError, atomic_folder, check_writable
 from engine.io.curated import curated_clusters
 from engine.recording.base import default_positions
 from engine.io.session import Session
 
 
-def _write_atomically(path: str, write) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        write(f)
+PHY_STATE = ("params.py", "phy.log", ".phy")  # besides .npy and .tsv files
+_OLD_TEMPORARY = re.compile(r".*\.tmp-\d+$")  # what sparsesort before 0.2 left when killed mid-export
 
 
 def _save_npy(folder: str, name: str, array: np.ndarray) -> None:
-    _write_atomically(os.path.join(folder, name), lambda f: np.save(f, array))
+    np.save(os.path.join(folder, name), array)
 
 
 def _save_text(folder: str, name: str, text: str) -> None:
-    _write_atomically(os.path.join(folder, name), lambda f: f.write(text.encode("utf-8")))
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def check_phy_target(folder) -> None:
+    """Refuse a target that is a file, or a folder holding anything but a Phy export (it is replaced whole)."""
+    folder = os.fspath(folder)
+    check_writable(folder, folder=True)
+    if os.path.isdir(folder):
+        foreign = sorted(name for name in os.listdir(folder)
+                         if not (name in PHY_STATE or name.endswith((".npy", ".tsv")) or _OLD_TEMPORARY.match(name)))
+        if foreign:
+            raise OutputError(folder, f"holds files that are not a Phy export ({', '.join(foreign[:3])}"
+                                      f"{', ...' if len(foreign) > 3 else ''}); the export replaces the whole "
+                                      "folder: choose a new or empty one")
 
 
 def params_text(session: Session) -> str:
@@ -58,7 +77,7 @@ def params_text(session: Session) -> str:
 def export_phy(session: Session, folder) -> str:
     """Write ``session`` as a Phy template-gui folder; returns the path of its params.py."""
     folder = os.fspath(folder)
-    os.makedirs(folder, exist_ok=True)
+    check_phy_target(folder)
     n_channels = session.filters.shape[1]
     order = np.argsort(session.spike_times, kind="stable")
     units = np.asarray(session.spike_units, dtype=np.int32)[order]
@@ -68,14 +87,15 @@ def export_phy(session: Session, folder) -> str:
     positions = (session.channel_positions if session.channel_positions is not None
                  else default_positions(n_channels))
 
-    _save_npy(folder, "spike_times.npy", np.asarray(session.spike_times, dtype=np.int64)[order])
-    _save_npy(folder, "spike_templates.npy", units)
-    _save_npy(folder, "spike_clusters.npy", clusters.spike_clusters.astype(np.int32)[order])
-    _save_npy(folder, "amplitudes.npy", np.asarray(session.spike_amplitudes, dtype=np.float32)[order])
-    _save_npy(folder, "templates.npy", np.ascontiguousarray(session.filters.transpose(0, 2, 1), dtype=np.float32))
-    _save_npy(folder, "channel_map.npy", channel_map)
-    _save_npy(folder, "channel_positions.npy", np.asarray(positions, dtype=np.float64))
-    _save_text(folder, "cluster_group.tsv", "cluster_id\tgroup\n" + "".join(
-        f"{cluster}\t{label}\n" for cluster, label in sorted(clusters.labels.items())))
-    _save_text(folder, "params.py", params_text(session))
+    with atomic_folder(folder) as new:
+        _save_npy(new, "spike_times.npy", np.asarray(session.spike_times, dtype=np.int64)[order])
+        _save_npy(new, "spike_templates.npy", units)
+        _save_npy(new, "spike_clusters.npy", clusters.spike_clusters.astype(np.int32)[order])
+        _save_npy(new, "amplitudes.npy", np.asarray(session.spike_amplitudes, dtype=np.float32)[order])
+        _save_npy(new, "templates.npy", np.ascontiguousarray(session.filters.transpose(0, 2, 1), dtype=np.float32))
+        _save_npy(new, "channel_map.npy", channel_map)
+        _save_npy(new, "channel_positions.npy", np.asarray(positions, dtype=np.float64))
+        _save_text(new, "cluster_group.tsv", "cluster_id\tgroup\n" + "".join(
+            f"{cluster}\t{label}\n" for cluster, label in sorted(clusters.labels.items())))
+        _save_text(new, "params.py", params_text(session))
     return os.path.join(folder, "params.py")

@@ -15,20 +15,24 @@ Layout (schema 2)::
 
 Settings are JSON datasets rather than attributes because HDF5 attributes
 are limited to 64 kB and curation state can grow past that. Schema 1 files
-(settings as attributes) still load. Written atomically (temporary file,
-fsync, rename), so a crash mid-write never leaves a half-written session.
+(settings as attributes) still load. Written atomically (a partial file
+beside it, fsync, rename), so a crash mid-write never leaves a half-written
+session; what a killed write left is removed on the next open or write.
+``back_up_session`` keeps an old session (and its curation journal) under a
+dated name before a new sort takes its place.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
 from engine.errors import RecordingError
-from engine.io.atomic import atomic_path
+from engine.io.atomic import atomic_path, remove_stale_partials
 from engine.recording.motion import MotionEstimate
 
 SCHEMA_VERSION = 2
@@ -124,8 +128,27 @@ def _json_field(h5: h5py.File, name: str):
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
+def back_up_session(path) -> str:
+    """Rename a session and its curation journal to ``NAME.backup-DATE.h5`` (and that name's journal);
+    returns the backup's path. Reopened, the backup has its curation, journaled actions included."""
+    from engine.curation.journal import journal_path
+
+    path = os.fspath(path)
+    root, ext = os.path.splitext(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup, n = f"{root}.backup-{stamp}{ext}", 1
+    while os.path.lexists(backup) or os.path.lexists(journal_path(backup)):
+        n += 1
+        backup = f"{root}.backup-{stamp}-{n}{ext}"
+    os.rename(path, backup)
+    if os.path.exists(journal_path(path)):
+        os.rename(journal_path(path), journal_path(backup))
+    return backup
+
+
 def load_session(path) -> Session:
     path = os.fspath(path)
+    remove_stale_partials(path)
     if not os.path.exists(path):
         raise RecordingError(path, "no such session file")
     try:

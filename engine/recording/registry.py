@@ -70,20 +70,39 @@ def _open_hdf5(path, options):
     return Hdf5Recording(path, dataset=options.dataset)
 
 
-def _has_spikeglx_meta(path: str) -> bool:
-    from engine.recording.readers.spikeglx import meta_path_for
-    return os.path.exists(meta_path_for(path))
+def _spikeglx_pair(path: str) -> str | None:
+    """The SpikeGLX binary of ``path`` (a ``.bin`` with its ``.meta`` beside it, or that ``.meta``); else None."""
+    root, suffix = os.path.splitext(path)
+    if suffix.lower() not in (".bin", ".meta"):
+        return None
+    pair = (root + ".meta", root + ".bin") if suffix.lower() == ".bin" else (path, root + ".bin")
+    return pair[1] if os.path.isfile(pair[0]) and os.path.exists(pair[1]) else None
+
+
+def _check_layout_against_meta(path: str, recording, options: ReaderOptions) -> None:
+    """A raw layout given for a SpikeGLX file (the raw-binary dialog, --n-channels) must agree with its meta."""
+    given = {"channel count": (options.n_channels, recording.file_channels),
+             "sampling rate": (options.sampling_rate, recording.sampling_rate),
+             "dtype": (options.dtype, "int16"), "header offset": (options.offset or None, 0)}
+    wrong = [f"{what} {value} (the meta says {meta})" for what, (value, meta) in given.items()
+             if value is not None and value != meta]
+    if wrong:
+        raise RecordingError(path, f"is a SpikeGLX recording whose meta file says how to read it; the "
+                                   f"{', '.join(wrong)} given disagree: leave them out")
 
 
 def _open_spikeglx(path, options):
     from engine.recording.readers.spikeglx import SpikeGlxRecording, meta_path_for, read_meta
+    path = _spikeglx_pair(path) or path
     layout = None
     if options.probe is not None:
         from engine.recording.probe import read_probe
         meta = meta_path_for(path)
         n_saved = read_meta(meta).get("nSavedChans") if os.path.exists(meta) else None
-        layout = read_probe(options.probe, int(n_saved) if n_saved else None)
-    return SpikeGlxRecording(path, channel_layout=layout)
+        layout = read_probe(options.probe, int(n_saved) if n_saved and n_saved.isdigit() else None)
+    recording = SpikeGlxRecording(path, channel_layout=layout)
+    _check_layout_against_meta(path, recording, options)
+    return recording
 
 
 def _open_binary(path, options):
@@ -104,8 +123,9 @@ READERS: dict[str, Reader] = {reader.name: reader for reader in (
            claims=lambda path, raw: _suffix(path) == ".nwb" or (_suffix(path) in HDF5_SUFFIXES and _is_nwb(path))),
     Reader("hdf5", "HDF5", HDF5_SUFFIXES, open=_open_hdf5,
            claims=lambda path, raw: _suffix(path) in HDF5_SUFFIXES),
-    Reader("spikeglx", "SpikeGLX", (".bin",), open=_open_spikeglx, takes_probe=True,
-           claims=lambda path, raw: _suffix(path) == ".bin" and not raw and _has_spikeglx_meta(path)),
+    # a .bin with its .meta is SpikeGLX everywhere, even when a raw layout is given (it must then agree)
+    Reader("spikeglx", "SpikeGLX", (".bin", ".meta"), open=_open_spikeglx, takes_probe=True,
+           claims=lambda path, raw: _spikeglx_pair(path) is not None),
     Reader("binary", "Raw binary", RAW_SUFFIXES, open=_open_binary, takes_probe=True, needs_layout=True,
            claims=lambda path, raw: _suffix(path) in RAW_SUFFIXES or raw),
 )}
@@ -194,4 +214,7 @@ def open_recording(path, sampling_rate: float | None = None, n_channels: int | N
         return SpikeInterfaceRecording(read_with_spikeinterface(path, format), path=path)
     if reader.takes_probe and os.path.isdir(path):
         raise RecordingError(path, "is a folder, not a recording file")
-    return reader.open(path, options)
+    try:
+        return reader.open(path, options)
+    except (OverflowError, ValueError) as exc:  # a reader's own checks missed it: still one line naming the file
+        raise RecordingError(path, f"cannot be read as {reader.label} ({exc})") from None

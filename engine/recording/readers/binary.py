@@ -17,6 +17,18 @@ from engine.recording.base import RawBinarySource, Recording, default_positions
 SUPPORTED_DTYPES = ("int16", "uint16", "int32", "float32", "float64")
 
 
+def check_sampling_rate(path, rate, where: str = "the sampling rate") -> float:
+    """A sampling rate must be a finite positive number of Hz; anything else names the file."""
+    shown = np.asarray(rate).tolist() if isinstance(rate, (np.ndarray, np.generic)) else rate
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        raise RecordingError(path, f"{where} must be a number of Hz (got {shown!r})") from None
+    if not np.isfinite(value) or value <= 0:
+        raise RecordingError(path, f"{where} must be a positive number of Hz (got {shown!r})")
+    return value
+
+
 def fitting_channel_counts(n_bytes: int, itemsize: int, limit: int = 1024) -> list[int]:
     n_items = n_bytes // itemsize
     return [c for c in range(1, limit + 1) if n_items % c == 0]
@@ -44,8 +56,15 @@ class BinaryRecording(Recording):
                                             "count (--sampling-rate HZ --n-channels N)")
         if str(dtype) not in SUPPORTED_DTYPES:
             raise RecordingError(self.path, f"unknown dtype '{dtype}' (use one of {', '.join(SUPPORTED_DTYPES)})")
-        if sampling_rate <= 0 or n_channels <= 0:
-            raise RecordingError(self.path, "sampling rate and channel count must be positive")
+        check_sampling_rate(self.path, sampling_rate)
+        if int(n_channels) != n_channels or n_channels <= 0:
+            raise RecordingError(self.path, f"the channel count must be a positive whole number (got {n_channels})")
+        if int(offset) != offset or offset < 0:
+            raise RecordingError(self.path, f"the header offset must be a whole number of bytes, 0 or more "
+                                            f"(got {offset})")
+        gains = np.asarray(gain, dtype=np.float64)
+        if not np.all(np.isfinite(gains)) or np.any(gains == 0):
+            raise RecordingError(self.path, f"the gain must be a finite number other than 0 (got {gain})")
         self.dtype = np.dtype(dtype)
         self.offset = int(offset)
         size = os.path.getsize(self.path) - self.offset

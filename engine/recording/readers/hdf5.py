@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.errors import RecordingError
 from engine.recording.base import GroundTruth, Recording, default_positions
+from engine.recording.readers.binary import check_sampling_rate
 
 DEFAULT_DATASET = "traces"
 
@@ -47,7 +48,7 @@ class Hdf5Recording(Recording):
         if rate is None:
             raise RecordingError(self.path, f"dataset '{name}' has no 'sampling_rate' attribute")
         self._ds = ds
-        self.sampling_rate = float(rate)
+        self.sampling_rate = check_sampling_rate(self.path, rate, f"the 'sampling_rate' attribute of '{name}'")
         self.n_samples, self.n_channels = ds.shape
         self.gain = float(ds.attrs.get("gain", 1.0))
         positions = self._file.get("channel_positions")

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.errors import RecordingError
 from engine.recording.base import Recording, default_positions
+from engine.recording.readers.binary import check_sampling_rate
 
 
 def _electrical_series(nwbfile) -> dict[str, object]:
@@ -64,7 +65,8 @@ class NwbRecording(Recording):
                                             f"not {es.data.shape}")
         self._data = es.data
         self.n_samples, self.n_channels = es.data.shape
-        self.sampling_rate = float(es.rate) if es.rate is not None else self._rate_from_timestamps(es)
+        self.sampling_rate = (check_sampling_rate(self.path, es.rate, f"the rate of ElectricalSeries '{series}'")
+                              if es.rate is not None else self._rate_from_timestamps(es))
         scale = 1e6 * float(es.conversion)
         if es.channel_conversion is not None:
             scale = scale * np.asarray(es.channel_conversion[:], dtype=np.float64)

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from engine.errors import RecordingError
-from engine.recording.readers.binary import BinaryRecording
+from engine.recording.readers.binary import BinaryRecording, check_sampling_rate
 
 NP2_PROBE_TYPES = {21, 24, 2003, 2004, 2013, 2014}  # fixed gain 80, 14-bit
 
@@ -88,6 +88,45 @@ def _probe_positions(meta_path: str, n_channels: int) -> np.ndarray | None:
     return positions if len(positions) == n_channels else None
 
 
+def _count(meta: dict, key: str, meta_path: str, least: int = 1) -> int:
+    text = meta[key]
+    if not text.strip().isdigit() or int(text) < least:
+        raise RecordingError(meta_path, f"{key}={text} is not a whole number of {least} or more")
+    return int(text)
+
+
+def _counts(meta: dict, key: str, default: str, n: int, meta_path: str) -> list[int]:
+    text = meta.get(key, default)
+    parts = text.split(",")
+    if len(parts) != n or not all(p.strip().isdigit() for p in parts):
+        raise RecordingError(meta_path, f"{key}={text} is not {n} whole numbers")
+    return [int(p) for p in parts]
+
+
+def _layout(meta: dict, stream: str, rate_key: str, meta_path: str) -> tuple[int, float, np.ndarray, int]:
+    """(saved channels, sampling rate, microvolts per bit of each saved channel, neural channels), each
+    checked against the others: a meta that contradicts itself names the keys."""
+    n_saved = _count(meta, "nSavedChans", meta_path)
+    rate = check_sampling_rate(meta_path, meta[rate_key], rate_key)
+    ids = _saved_channels(meta, n_saved)
+    if len(ids) != n_saved:
+        raise RecordingError(meta_path, f"snsSaveChanSubset lists {len(ids)} channels but nSavedChans "
+                                        f"is {n_saved}")
+    if stream == "nidq":
+        key, groups = "snsMnMaXaDw", _counts(meta, "snsMnMaXaDw", f"{n_saved},0,0,0", 4, meta_path)
+        neural = sum(groups[:3])
+        uv_per_bit = _nidq_microvolts_per_bit(meta, ids)
+    else:
+        key, groups = "snsApLfSy", _counts(meta, "snsApLfSy", f"{n_saved},0,0", 3, meta_path)
+        neural = groups[0] + groups[1]
+        n_ap_total = _counts(meta, "acqApLfSy", f"{max(groups[:2])},0,0", 3, meta_path)[0]
+        uv_per_bit = _imec_microvolts_per_bit(meta, ids, n_ap_total)
+    if sum(groups) != n_saved:
+        raise RecordingError(meta_path, f"{key}={meta.get(key)} counts {sum(groups)} saved channels but "
+                                        f"nSavedChans is {n_saved}")
+    return n_saved, rate, uv_per_bit, neural
+
+
 class SpikeGlxRecording(BinaryRecording):
     format_name = "spikeglx"
 
@@ -105,31 +144,24 @@ class SpikeGlxRecording(BinaryRecording):
         missing = [k for k in (rate_key, "nSavedChans") if k not in meta]
         if missing:
             raise RecordingError(meta_path, f"is not a SpikeGLX meta file (no {', '.join(missing)})")
-        n_saved = int(meta["nSavedChans"])
+        try:
+            n_saved, rate, uv_per_bit, neural = _layout(meta, stream, rate_key, meta_path)
+        except (ValueError, IndexError) as exc:  # a number that is not one, a malformed list or table
+            raise RecordingError(meta_path, f"is not a valid SpikeGLX meta file ({exc})") from None
         size = os.path.getsize(path)
-        if "fileSizeBytes" in meta and int(meta["fileSizeBytes"]) != size:
+        if "fileSizeBytes" in meta and _count(meta, "fileSizeBytes", meta_path, 0) != size:
             raise RecordingError(path, f"does not match its meta file {meta_path}: the meta says "
                                        f"{int(meta['fileSizeBytes'])} bytes, the file has {size}")
         if size % (2 * n_saved):
             raise RecordingError(path, f"does not match its meta file {meta_path}: {size} bytes is not a whole "
                                        f"number of frames of nSavedChans={n_saved} int16 channels")
-        ids = _saved_channels(meta, n_saved)
-        if len(ids) != n_saved:
-            raise RecordingError(meta_path, f"snsSaveChanSubset lists {len(ids)} channels but nSavedChans "
-                                            f"is {n_saved}")
-        if stream == "nidq":
-            mn, ma, xa, _ = (int(v) for v in meta.get("snsMnMaXaDw", f"{n_saved},0,0,0").split(","))
-            neural = mn + ma + xa
-            uv_per_bit = _nidq_microvolts_per_bit(meta, ids)
-        else:
-            ap, lf, _ = (int(v) for v in meta.get("snsApLfSy", f"{n_saved},0,0").split(","))
-            neural = ap + lf
-            n_ap_total = int(meta.get("acqApLfSy", f"{max(ap, lf)},0,0").split(",")[0])
-            uv_per_bit = _imec_microvolts_per_bit(meta, ids, n_ap_total)
         if channel_layout is not None:
             keep, positions = channel_layout.channel_indices, channel_layout.positions
+            if len(keep) and (keep.min() < 0 or keep.max() >= n_saved):
+                raise RecordingError(path, f"the probe wires channel {int(keep.max())}, but the meta file "
+                                           f"{meta_path} says the file has {n_saved} channels")
         else:
             keep = np.arange(neural)
             positions = _probe_positions(meta_path, neural)
-        super().__init__(path, float(meta[rate_key]), n_saved, "int16", 0, uv_per_bit[keep],
+        super().__init__(path, rate, n_saved, "int16", 0, uv_per_bit[keep],
                          channel_positions=positions, channel_indices=keep)
