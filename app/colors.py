@@ -13,6 +13,14 @@ def unit_color(unit: int) -> QColor:
     return QColor.fromHsvF((unit * 0.618034) % 1.0, 0.75, 0.9)
 
 
+NOISE_COLOR = "#5c5c5c"  # clusters labelled noise, when shown
+
+
+def cluster_color(cluster: int, label: str | None = None) -> QColor:
+    """A cluster's colour in every view: its own, or grey once labelled noise."""
+    return QColor(NOISE_COLOR) if label == "noise" else unit_color(cluster)
+
+
 MOTIF_PALETTE = ["#ffd92f", "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#e5c494", "#b3b3b3"]
 
 

@@ -18,19 +18,28 @@ from engine.curation.features import pca_features, read_snippets
 from engine.curation.store import fold_journal, open_curation, relocate_journal
 from engine.curation.journal import Journal, journal_path, set_aside
 from engine.curation.quality import quality_metrics
+from engine.curation.suggestions import evaluate_pairs
+from engine.curation.model import DELETED_LABEL
 from engine.io.session import Session
+from app.colors import cluster_color
+from app.sessions import default_session_path
 
 RECLUSTER_PARTS = 2
 QUALITY_DELAY_MS = 300
-SESSION_SUFFIX = ".session.h5"
 
 
-def default_session_path(recording_path: str) -> str:
-    return os.path.splitext(recording_path)[0] + SESSION_SUFFIX
+def measure(recording, times, amplitudes, clusters, ids, noise_sigma, noise, progress):
+    """Quality metrics and merge evidence of the clusters (on the jobs thread): (quality, evidence)."""
+    quality = quality_metrics(recording, times, amplitudes, clusters, ids, noise_sigma)
+    progress(0.5)
+    evidence = evaluate_pairs(recording, times, amplitudes, clusters, ids, exclude=noise,
+                              progress=lambda f: progress(0.5 + 0.5 * f))
+    return quality, evidence
 
 
 class CurationController(QObject):
-    changed = pyqtSignal()  # clusters, labels, notes or quality changed (also after a re-sort)
+    changed = pyqtSignal()  # clusters, labels or notes changed (also after a re-sort)
+    measured = pyqtSignal()  # quality metrics and merge evidence arrived for the current clusters
     spikeSelectionChanged = pyqtSignal(object)  # indices into controller.spikes
 
     def __init__(self, controller):
@@ -39,6 +48,7 @@ class CurationController(QObject):
         self.curation: Curation | None = None
         self.session_path: str | None = None
         self.quality: dict = {}
+        self.evidence: list = []  # engine.curation.suggestions.PairEvidence, suggested first
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
@@ -49,7 +59,7 @@ class CurationController(QObject):
     # -- life cycle ----------------------------------------------------------------------
     def _forget(self) -> None:
         self._close_journal()
-        self.curation, self.session_path, self._saved, self.quality = None, None, None, {}
+        self.curation, self.session_path, self._saved, self.quality, self.evidence = None, None, None, {}, []
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self.changed.emit()
 
@@ -100,7 +110,9 @@ class CurationController(QObject):
         """Before the first action: save a session next to the recording so the journal has a home."""
         c = self.controller
         if self.curation.journal is None and self.session_path is None and c.recording_path:
-            c.save_session(default_session_path(c.recording_path))
+            path = default_session_path(c.recording_path, c.recordings_folder)
+            if c.save_session(path):
+                c.notice.emit(f"Curation is saved as you go to {path} (File > Save session as... to move it)")
 
     # -- actions (each journaled by the engine before it returns) -------------------------------
     def _act(self, action, select=None) -> bool:
@@ -185,26 +197,65 @@ class CurationController(QObject):
     def cluster_ids(self) -> list[int]:
         return self.curation.cluster_ids() if self.curation is not None else []
 
+    def label_of(self, cluster: int) -> str | None:
+        return self.curation.label_of(cluster) if self.curation is not None else None
+
+    def color(self, cluster: int):
+        """The cluster's colour in every view (grey when labelled noise)."""
+        return cluster_color(cluster, self.label_of(cluster))
+
+    def shown_ids(self) -> list[int]:
+        """The clusters the views draw: all, or all but those labelled noise when the user hides them."""
+        ids = self.cluster_ids()
+        if not self.controller.hide_noise or self.curation is None:
+            return ids
+        return [k for k in ids if self.curation.label_of(k) != DELETED_LABEL]
+
+    def filter_clusters(self) -> dict[int, int]:
+        """The cluster that holds most of each filter's spikes (a filter's own id until merges and splits)."""
+        if self.curation is None:
+            return {}
+        clusters, units = self.curation.spike_clusters(), self.curation.units
+        out = {}
+        for unit in range(self.curation.n_units):
+            mine = clusters[units == unit]
+            out[unit] = int(np.bincount(mine).argmax()) if len(mine) else unit
+        return out
+
     def spikes_of(self, cluster: int) -> np.ndarray:
         return self.curation.spikes_of(cluster) if self.curation is not None else np.zeros(0, np.int64)
 
     def _measure(self) -> None:
+        """Quality metrics and merge evidence on the jobs thread; ``measured`` when they arrive."""
         c, curation = self.controller, self.curation
         if curation is None or c.recording is None or c.spikes is None or len(c.spikes) != len(curation.times):
-            self.quality = {}
+            self.quality, self.evidence = {}, []
+            self.measured.emit()
             return
-        self.quality = quality_metrics(c.recording, curation.times, c.spikes.amplitudes, curation.spike_clusters(),
-                                       curation.cluster_ids(), c.noise_sigma)
+        noise = [k for k, label in curation.cluster_labels().items() if label == DELETED_LABEL]
+        revision = curation.revision
+        args = (c.recording, curation.times.copy(), c.spikes.amplitudes.copy(), curation.spike_clusters(),
+                curation.cluster_ids(), c.noise_sigma, noise)
+
+        def done(result) -> None:
+            if self.curation is curation and curation.revision == revision:
+                self.quality, self.evidence = result
+                self.measured.emit()
+
+        c.jobs.submit("Measuring the units", lambda progress: measure(*args, progress), done, kind="measure")
+
+    def suggestions(self) -> list:
+        live = set(self.cluster_ids())
+        return [e for e in self.evidence if e.suggested and e.a in live and e.b in live]
 
     def _on_quality_timer(self) -> None:
         self._measure()
-        self.changed.emit()
 
     def _after_change(self, keep_selection: bool = False, measure: bool = True) -> None:
         c, curation = self.controller, self.curation
         if measure:
             self._quality_timer.stop()
-            self._measure()
+            self._measure()  # the revision changed: any measurement in flight is dropped
         live = set(curation.cluster_ids())
         if not keep_selection or any(u not in live for u in c.selected_units):
             c.set_selected_units([u for u in c.selected_units if u in live])

@@ -18,7 +18,7 @@ VIEWS = (("Waveforms", WaveformView), ("Features", FeatureView), ("Similarity", 
 
 
 def install_curation(window) -> dict[str, QDockWidget]:
-    """Add the judging views (a column of docks on the right) and the curation actions to the window."""
+    """Add the judging views (under the Filters, in the right column) and the curation actions to the window."""
     docks = {}
     right = Qt.DockWidgetArea.RightDockWidgetArea
     for name, view_class in VIEWS:
@@ -27,7 +27,7 @@ def install_curation(window) -> dict[str, QDockWidget]:
         dock.setWidget(view_class(window.controller))
         window.addDockWidget(right, dock)
         docks[name] = dock
-    window.splitDockWidget(window.docks["Filters"], docks["Waveforms"], Qt.Orientation.Horizontal)
+    window.splitDockWidget(window.docks["Filters"], docks["Waveforms"], Qt.Orientation.Vertical)
     window.splitDockWidget(docks["Waveforms"], docks["Amplitudes"], Qt.Orientation.Vertical)
     for first, *others in (("Waveforms", "Features", "Similarity"), ("Amplitudes", "ISI", "Correlograms",
                                                                       "Firing rate")):
@@ -49,5 +49,5 @@ def _add_actions(window, docks) -> None:
     add("redo", "&Curation", "&Redo", "Ctrl+Shift+Z", curation.redo)
     add("next_unit", "&Curation", "Next unit", "Space", lambda: curation.step_selection(1))
     add("previous_unit", "&Curation", "Previous unit", "Shift+Space", lambda: curation.step_selection(-1))
-    for key, (name, dock) in enumerate(docks.items(), start=1):
-        window.actions.add_dock_toggle(name, dock, f"Ctrl+Alt+{key}")
+    for name, dock in docks.items():
+        window.actions.add_dock_toggle(name, dock)

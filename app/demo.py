@@ -14,10 +14,20 @@ def cache_dir() -> Path:
     return Path(base) / "sparsesort"
 
 
-def demo_path() -> Path:
-    """The demo recording, simulated on first use and again when the simulator changed."""
+def demo_path(progress=None) -> Path:
+    """The demo recording, simulated on first use and again when the simulator changed; ``progress``
+    (a fraction) is called as it is written (the window runs this on its jobs thread)."""
     path = cache_dir() / "demo.h5"
     if simulator_version(path) != SIMULATOR_VERSION:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_simulation(path, DEMO_CONFIG)
+        total = DEMO_CONFIG.minutes * 60.0 * DEMO_CONFIG.sampling_rate
+        written = 0
+
+        def step(n_samples: int) -> None:
+            nonlocal written
+            written += n_samples
+            if progress is not None:
+                progress(written / total)
+
+        write_simulation(path, DEMO_CONFIG, progress=step)
     return path

@@ -1,28 +1,34 @@
-"""File > Export: the current sorting, with its curation, as a Phy folder or an NWB file."""
+"""File > Export: the current sorting, with its curation, as a Phy folder or an NWB file, written on the
+jobs thread (progress in the status bar; the window keeps working)."""
 from __future__ import annotations
 
 import os
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QApplication, QFileDialog
+from PyQt6.QtWidgets import QFileDialog
 
 from engine.io.nwb import export_nwb
 from engine.io.phy import export_phy
 
 
 def _export(controller, write, target: str, what: str) -> bool:
-    session = controller.build_session()
+    """Start the export (False, with a message, when there is nothing to export); it reports when done."""
+    session = controller.build_session()  # a snapshot: curation after this point is not in the export
     if session is None:
         return False
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        written = write(session, target)
-    except (OSError, ValueError) as exc:
-        controller.report_error(f"{target}: the {what} export failed ({exc})")
-        return False
-    finally:
-        QApplication.restoreOverrideCursor()
-    controller.message.emit(f"Exported to {what}: {written}")
+
+    def work(progress):
+        try:
+            return write(session, target)
+        except (OSError, ValueError) as exc:
+            return exc
+
+    def done(written) -> None:
+        if isinstance(written, Exception):
+            controller.report_error(f"{target}: the {what} export failed ({written})")
+        else:
+            controller.notice.emit(f"Exported to {what}: {written}")
+
+    controller.jobs.submit(f"Exporting to {what}", work, done, kind=f"export {target}")
     return True
 
 

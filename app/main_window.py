@@ -8,24 +8,29 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
 
-from app.actions import ActionRegistry
+from app.actions import ActionRegistry, load_overrides
+from app.help_page import HelpPage
 from app.controller import IDLE, PAUSED, TRAINING, Controller
 from app.curation_window import install_curation
 from app.motifs_window import install_motifs
 from app.settings import WINDOW_DEFAULTS
-from app.dialogs import RawBinaryDialog, ShortcutsDialog
+from app.dialogs import RawBinaryDialog
+from app.layout import apply_default_proportions, default_window_size
 from app.exporting import export_nwb_dialog, export_phy_dialog
 from app.views.curves import CurvesView
 from app.views.drift_map import DriftMapView
 from app.views.filters import FilterView
 from app.views.log import LogView
+from app.views.probe import ProbeView
 from app.views.raster import RasterView
 from app.views.training import TrainingPanel
 from app.views.traces import TraceView
 from app.views.units import UnitsView
+from app.sessions import default_session_path, is_demo
 from engine.recording.registry import file_dialog_filter, needs_layout
 
 LAMBDA_STEP = 1.25
+NOTICE_MS = 15000
 SESSION_FILTER = "sparsesort sessions (*.h5);;All files (*)"
 
 
@@ -56,9 +61,17 @@ class MainWindow(QMainWindow):
         self.units = UnitsView(c)
         self.log = LogView(c)
         self.drift_map = DriftMapView(c)
+        self.probe = ProbeView(c)
         self.training = TrainingPanel(c)
+        self.raster.follow(self.traces.plot)  # the Raster shows the Traces' time window
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
+        # The left and right columns run the window's full height; Traces, Raster and Curves share the middle.
+        for corner, side in ((Qt.Corner.TopLeftCorner, area.LeftDockWidgetArea),
+                             (Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea),
+                             (Qt.Corner.TopRightCorner, area.RightDockWidgetArea),
+                             (Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)):
+            self.setCorner(corner, side)
         for name, view, where in (("Traces", self.traces, area.TopDockWidgetArea),
                                   ("Training", self.training, area.LeftDockWidgetArea),
                                   ("Filters", self.filters, area.RightDockWidgetArea),
@@ -66,7 +79,8 @@ class MainWindow(QMainWindow):
                                   ("Curves", self.curves, area.BottomDockWidgetArea),
                                   ("Units", self.units, area.LeftDockWidgetArea),
                                   ("Log", self.log, area.BottomDockWidgetArea),
-                                  ("Drift map", self.drift_map, area.RightDockWidgetArea)):
+                                  ("Drift map", self.drift_map, area.RightDockWidgetArea),
+                                  ("Probe", self.probe, area.LeftDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
             dock.setWidget(view)
@@ -74,15 +88,21 @@ class MainWindow(QMainWindow):
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Curves"], self.docks["Log"])
         self.docks["Curves"].raise_()
+        self.tabifyDockWidget(self.docks["Training"], self.docks["Probe"])
+        self.docks["Training"].raise_()
         self._build_status_bar()
-        self.actions = ActionRegistry(self)
+        overrides, problem = load_overrides()
+        self.actions = ActionRegistry(self, overrides)
         self._build_actions()
         self.curation_docks = install_curation(self)
         self.motifs = install_motifs(self)
         self.tabifyDockWidget(self.docks["Filters"], self.docks["Drift map"])
         self.docks["Filters"].raise_()
+        if problem:
+            c.report_error(problem)
         self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
         self._default_state = self.saveState()
+        self._proportions_pending = True  # the default layout's sizes are applied once the window is shown
         self._restore_settings()
         c.errorOccurred.connect(self.show_error)
         c.trainingStateChanged.connect(self._on_training_state)
@@ -91,6 +111,8 @@ class MainWindow(QMainWindow):
         c.deviceChanged.connect(lambda text: self.device_label.setText(text))
         c.recordingChanged.connect(self._on_recording)
         c.shutdownFinished.connect(self.close)
+        c.notice.connect(lambda text: self.statusBar().showMessage(text, NOTICE_MS))
+        c.jobs.progressed.connect(self._on_job_progress)
         self._on_training_state(c.training_state)
 
     # -- construction -----------------------------------------------------------
@@ -103,8 +125,12 @@ class MainWindow(QMainWindow):
         self.progress.setFixedWidth(180)
         self.progress.setFormat("sorting %p%")
         self.progress.hide()
+        self.job_progress = QProgressBar(maximum=100)  # export, quality metrics, the demo's simulation ...
+        self.job_progress.setFixedWidth(300)
+        self.job_progress.hide()
         for widget in (self.state_label, self.rate_label):
             bar.addWidget(widget)
+        bar.addPermanentWidget(self.job_progress)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.device_label)
 
@@ -127,6 +153,9 @@ class MainWindow(QMainWindow):
         add("lambda_up", "&Training", "Increase λ", "]", lambda: self._scale_lambda(LAMBDA_STEP))
         add("lambda_down", "&Training", "Decrease λ", "[", lambda: self._scale_lambda(1 / LAMBDA_STEP))
         add("resort", "&Training", "Re-sort recording", "Ctrl+R", c.sort_all)
+        demo_trains = add("demo_trains", "&Training", "Train the demo as it opens", "", self._set_demo_trains,
+                          checkable=True)
+        demo_trains.setChecked(self.demo_trains_on_open())
         add("scroll_left", "T&races", "Scroll left", "Left", lambda: t.scroll(-0.25))
         add("scroll_right", "T&races", "Scroll right", "Right", lambda: t.scroll(0.25))
         add("page_left", "T&races", "Page left", "PgUp", lambda: t.scroll(-1.0))
@@ -136,10 +165,11 @@ class MainWindow(QMainWindow):
         add("gain_up", "T&races", "Increase gain", "Up", lambda: t.change_gain(1.5))
         add("gain_down", "T&races", "Decrease gain", "Down", lambda: t.change_gain(1 / 1.5))
         add("overlay", "T&races", "Show reconstruction and residual", "O", t.set_overlay, checkable=True)
-        for key, (name, dock) in enumerate(self.docks.items(), start=1):
-            self.actions.add_dock_toggle(name, dock, f"Alt+{key}")
+        for name, dock in self.docks.items():
+            self.actions.add_dock_toggle(name, dock)
         add("reset_layout", "&View", "Reset layout", "Ctrl+Shift+R", self.reset_layout)
-        add("shortcuts", "&Help", "Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
+        add("hide_noise", "&View", "Hide units labelled noise", "Ctrl+H", c.set_hide_noise, checkable=True)
+        add("shortcuts", "&Help", "Keyboard shortcuts", "F1", self.show_shortcuts)
 
     # -- files --------------------------------------------------------------------
     def open_path(self, path: str) -> bool:
@@ -157,6 +187,7 @@ class MainWindow(QMainWindow):
             ok = self.controller.open_recording(path)
         if ok:
             self._remember_recent(path)
+            self._find_recordings_folder()
         return ok
 
     def open_recording_dialog(self) -> None:
@@ -165,9 +196,20 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_demo(self) -> None:
+        """Simulate the demo (once) on the jobs thread, open it, and train it unless the setting says not to."""
         from app.demo import demo_path
-        self.statusBar().showMessage("Preparing the demo recording ...")
-        self.controller.open_recording(demo_path())
+
+        def opened(path) -> None:
+            if self.controller.open_recording(path) and self.demo_trains_on_open():
+                self.controller.start_training(self.training.config())
+
+        self.controller.jobs.submit("Simulating the demo recording", demo_path, opened, kind="demo")
+
+    def demo_trains_on_open(self) -> bool:
+        return self.settings.value("demo_trains_on_open", WINDOW_DEFAULTS.demo_trains_on_open, type=bool)
+
+    def _set_demo_trains(self, on: bool) -> None:
+        self.settings.setValue("demo_trains_on_open", bool(on))
 
     def open_session_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
@@ -183,8 +225,8 @@ class MainWindow(QMainWindow):
             self.save_session_dialog()
 
     def save_session_dialog(self) -> None:
-        rec = self.controller.recording_path or "session"
-        suggestion = os.path.splitext(rec)[0] + ".session.h5"
+        rec = self.controller.recording_path
+        suggestion = default_session_path(rec, self.controller.recordings_folder) if rec else "session.session.h5"
         path, _ = QFileDialog.getSaveFileName(self, "Save session", suggestion, SESSION_FILTER)
         if path:
             self.controller.save_session(path)
@@ -198,6 +240,11 @@ class MainWindow(QMainWindow):
         recent = [path] + [p for p in self._recent_files() if p != path]
         self.settings.setValue("recent_files", recent[:WINDOW_DEFAULTS.recent_files_max])
         self._fill_recent_menu()
+
+    def _find_recordings_folder(self) -> None:
+        """The folder of the last recording the user opened (not the demo): the demo's session goes there."""
+        folders = [os.path.dirname(p) for p in self._recent_files() if not is_demo(p)]
+        self.controller.recordings_folder = next((f for f in folders if os.path.isdir(f)), None)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -243,6 +290,11 @@ class MainWindow(QMainWindow):
         self.rate_label.setText(f"step {snap.step}/{total} · {rate:.2f} steps/s · loss {snap.loss:.3g} · "
                                 f"SNR {snap.snr_db:.2f} dB")
 
+    def _on_job_progress(self, name: str, percent: int) -> None:
+        self.job_progress.setFormat(f"{name} %p%")
+        self.job_progress.setValue(percent)
+        self.job_progress.setVisible(percent < 100)
+
     def _on_sort_progress(self, percent: int) -> None:
         self.progress.setValue(percent)
         self.progress.setVisible(percent < 100)
@@ -252,22 +304,26 @@ class MainWindow(QMainWindow):
             self.controller.set_lambda(self.controller.lam * factor)
 
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.actions.help_rows(), self).show()
+        HelpPage(self.actions, self).show()
 
     # -- layout and settings ------------------------------------------------------------
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
         for dock in (*self.docks.values(), *self.curation_docks.values(), self.motifs.dock):
             dock.show()
+        for name in ("Training", "Curves", "Filters"):
+            self.docks[name].raise_()
+        apply_default_proportions(self)
 
     def _default_size(self) -> tuple[int, int]:
-        """The default size from resources/defaults.json, but never larger than the screen."""
-        width, height = WINDOW_DEFAULTS.window_size
         screen = self.screen() or QApplication.primaryScreen()
-        if screen is not None:
-            available = screen.availableGeometry()
-            width, height = min(width, available.width()), min(height, available.height())
-        return width, height
+        return default_window_size(WINDOW_DEFAULTS.window_size, screen.availableGeometry() if screen else None)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._proportions_pending:
+            self._proportions_pending = False
+            apply_default_proportions(self)
 
     def _restore_settings(self) -> None:
         geometry, state = self.settings.value("geometry"), self.settings.value("window_state")
@@ -277,7 +333,9 @@ class MainWindow(QMainWindow):
             self.resize(*self._default_size())
         if state is not None:
             self.restoreState(state)
+            self._proportions_pending = None  # the user's own layout: leave its sizes alone
         self._fill_recent_menu()
+        self._find_recordings_folder()
 
     def closeEvent(self, event) -> None:
         if not self.controller.finished:

@@ -29,5 +29,5 @@ def install_motifs(window) -> MotifsPanel:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.docks["Filters"], dock)
     window.docks["Filters"].raise_()
-    window.actions.add_dock_toggle("Motifs", dock, f"Alt+{len(window.docks) + 1}")  # after the main docks
+    window.actions.add_dock_toggle("Motifs", dock)
     return MotifsPanel(motifs, view, dock, MotifMarks(window.raster.plot, motifs))

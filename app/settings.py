@@ -18,13 +18,15 @@ class WindowDefaults:
     window_size: tuple[int, int]
     trace_span_seconds: float
     recent_files_max: int
+    demo_trains_on_open: bool  # the demo starts training as it opens (Training > Train the demo as it opens)
 
 
 def load_window_defaults(path=DEFAULTS_FILE) -> WindowDefaults:
     values = json.loads(path.read_text())
     return WindowDefaults(window_size=tuple(values["window_size"]),
                           trace_span_seconds=float(values["trace_span_seconds"]),
-                          recent_files_max=int(values["recent_files_max"]))
+                          recent_files_max=int(values["recent_files_max"]),
+                          demo_trains_on_open=bool(values.get("demo_trains_on_open", True)))
 
 
 WINDOW_DEFAULTS = load_window_defaults()

@@ -101,8 +101,8 @@ def test_feature_lasso_recluster_next_unit_and_noise(qtbot, window):
     press(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
     assert window.units.labels()[1] == "noise"
     assert c.curation.curation.cluster_labels()[1] == "noise"
-    quality = c.curation.quality
-    assert set(quality) == {0, 1, 2, 3} and all(q.presence_ratio > 0.5 for q in quality.values())
+    qtbot.waitUntil(lambda: set(c.curation.quality) == {0, 1, 2, 3}, timeout=TIMEOUT_MS)  # on the jobs thread
+    assert all(q.presence_ratio > 0.5 for q in c.curation.quality.values())
 
 
 def test_actions_are_journaled_and_a_reopened_session_has_them(qtbot, tmp_path, window):

@@ -47,7 +47,7 @@ def wait_trained(qtbot, win):
 
 def test_window_opens_on_a_generated_recording(window):
     assert window.isVisible()
-    assert set(window.docks) == {"Traces", "Training", "Filters", "Raster", "Curves", "Units", "Log", "Drift map"}
+    assert set(window.docks) == {"Traces", "Training", "Filters", "Raster", "Curves", "Units", "Log", "Drift map", "Probe"}
     assert window.actions["train"].isEnabled() and not window.actions["pause"].isEnabled()
     assert len(window.actions.help_rows()) == len(window.actions.entries) > 20
 

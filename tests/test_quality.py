@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.curation.similarity import cluster_similarity, filter_similarity, merge_suggestions
+from engine.curation.similarity import cluster_similarity, filter_similarity
 from engine.curation.trains import correlogram, firing_rate, isi_histogram
 from engine.curation.quality import amplitude_cutoff, isi_violation_ratio, isolation, presence_ratio, quality_metrics
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording
@@ -57,14 +57,15 @@ def test_correlograms_and_rates_match_a_direct_count(rng):
     assert len(starts) == 10 and rate.mean() == pytest.approx(len(a) / 20.0)
 
 
-def test_a_shifted_copy_of_a_filter_is_suggested_for_merging(rng):
+def test_a_shifted_copy_of_a_filter_is_alike_and_a_merged_cluster_takes_its_best_filter(rng):
     base = rng.normal(0, 1, (2, 40))
     filters = np.stack([base, np.roll(base, 5, axis=1), rng.normal(0, 1, (2, 40))])
     sim = filter_similarity(filters)
     assert sim[0, 1] > 0.85 and sim[0, 2] < 0.5 and np.allclose(sim, sim.T)
     clusters = cluster_similarity(sim, {0: [0], 1: [1], 7: [2]})
-    assert merge_suggestions(clusters, [0, 1, 7], threshold=0.8) == [(0, 1, pytest.approx(sim[0, 1]))]
-    assert merge_suggestions(clusters, [0, 1, 7], threshold=0.8, exclude=[1]) == []
+    assert clusters[0, 1] == pytest.approx(sim[0, 1]) and clusters[0, 2] == pytest.approx(sim[0, 2])
+    merged = cluster_similarity(sim, {0: [0, 2], 7: [1]})
+    assert merged[0, 1] == pytest.approx(max(sim[0, 1], sim[2, 1]))
 
 
 def test_quality_metrics_of_the_true_units_are_good(recording):

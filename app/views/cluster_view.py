@@ -4,7 +4,6 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from app.colors import unit_color
 
 MAX_CLUSTERS = 4  # more overlaid clusters are no longer readable
 
@@ -21,7 +20,7 @@ class ClusterView(QWidget):
         self.curation.changed.connect(self.refresh)
 
     def selected_clusters(self) -> list[int]:
-        live = set(self.curation.cluster_ids())
+        live = set(self.curation.shown_ids())
         return [u for u in self.controller.selected_units if u in live][:MAX_CLUSTERS]
 
     def refresh(self) -> None:
@@ -35,15 +34,13 @@ class ClusterView(QWidget):
     def redraw(self, clusters: list[int]) -> None:
         raise NotImplementedError
 
-    # helpers the views share
-    @staticmethod
-    def pen(cluster: int, width: float = 1.0, alpha: int = 255):
-        color = unit_color(cluster)
+    # helpers the views share: the cluster's colour everywhere (grey once labelled noise)
+    def pen(self, cluster: int, width: float = 1.0, alpha: int = 255):
+        color = self.curation.color(cluster)
         color.setAlpha(alpha)
         return pg.mkPen(color, width=width)
 
-    @staticmethod
-    def brush(cluster: int, alpha: int = 255):
-        color = unit_color(cluster)
+    def brush(self, cluster: int, alpha: int = 255):
+        color = self.curation.color(cluster)
         color.setAlpha(alpha)
         return pg.mkBrush(color)

@@ -35,9 +35,11 @@ class FilterView(CanvasView):
         self.plots: list[pg.PlotItem] = []
         self._learned: list[pg.PlotDataItem] = []
         self._truth: list[pg.PlotDataItem] = []
+        self.titles: dict[int, str] = {}  # filter -> its plot's title
         self.errors: dict[int, float] = {}  # learned unit -> error against its matched true unit
         controller.filtersChanged.connect(self.show_filters)
         controller.selectionChanged.connect(lambda _: self._update_titles())
+        controller.curation.changed.connect(self._update_titles)
         controller.recordingChanged.connect(lambda _: self._rebuild(0))
 
     def _rebuild(self, n_units: int) -> None:
@@ -74,11 +76,24 @@ class FilterView(CanvasView):
         self._update_titles()
 
     def _update_titles(self) -> None:
+        """Each filter titled and coloured by the cluster that holds its spikes (merged, split, labelled)."""
         selected = set(self.controller.selected_units)
+        curation = self.controller.curation
+        owners = curation.filter_clusters() if curation.curation is not None and \
+            curation.curation.n_units == len(self.plots) else {}
+        shown = set(curation.shown_ids()) if owners else set()
+        self.titles = {}
         for unit, plot in enumerate(self.plots):
+            cluster = owners.get(unit, unit)
             error = self.errors.get(unit)
-            text = f"unit {unit}" + (f" · error {error:.3f}" if error is not None else "")
-            color = unit_color(unit).name()
-            weight = "bold" if unit in selected else "normal"
-            plot.setTitle(f"<span style='color:{color}; font-weight:{weight}'>{text}</span>")
-            plot.getViewBox().setBackgroundColor("#2a2a40" if unit in selected else None)
+            label = curation.label_of(cluster) if owners else None
+            text = f"unit {cluster}" + (f" (filter {unit})" if cluster != unit else "") + \
+                (f" · {label}" if label and label != "unsorted" else "") + \
+                (f" · error {error:.3f}" if error is not None else "")
+            self.titles[unit] = text
+            color = curation.color(cluster) if owners else unit_color(unit)
+            weight = "bold" if cluster in selected else "normal"
+            plot.setTitle(f"<span style='color:{color.name()}; font-weight:{weight}'>{text}</span>")
+            plot.getViewBox().setBackgroundColor("#2a2a40" if cluster in selected else None)
+            self._learned[unit].setPen(pg.mkPen(color, width=2))
+            plot.setVisible(not owners or cluster in shown)

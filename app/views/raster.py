@@ -1,14 +1,21 @@
-"""Raster: one row of ticks per unit over time; a click centres the trace view on a spike."""
+"""Raster: one row of ticks per cluster of the curation over the Traces' time window, and under it an
+overview strip of the firing density over the whole recording with the window marked on it.
+
+The main plot's time axis is linked to the Traces' (``follow``): scrolling or zooming either moves
+both. Dragging the window's band on the overview strip moves them too. A click on a tick selects its
+cluster and centres the Traces on the spike.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from app.colors import unit_color
-
 CLICK_TOLERANCE_PX = 6
 TICK_HALF_HEIGHT = 0.4
+OVERVIEW_HEIGHT_PX = 46
+OVERVIEW_BINS = 600
+BAND_BRUSH = (255, 255, 255, 40)
 
 
 def tick_row(seconds: np.ndarray, row: float) -> pg.PlotCurveItem:
@@ -21,43 +28,93 @@ class RasterView(QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.controller = controller
+        self.curation = controller.curation
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "unit")
         self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.getPlotItem().hideAxis("bottom")
+        self.overview = pg.PlotWidget()
+        self.overview.setFixedHeight(OVERVIEW_HEIGHT_PX)
+        self.overview.setMouseEnabled(x=False, y=False)
+        self.overview.hideButtons()
+        self.overview.getPlotItem().hideAxis("left")
+        self.overview.getAxis("bottom").setHeight(18)
+        self.overview.getPlotItem().setContentsMargins(0, 0, 0, 0)
+        self.density = self.overview.plot(pen=pg.mkPen("#9aa0b4"), fillLevel=0, brush=(120, 130, 170, 90))
+        self.band = pg.LinearRegionItem(brush=BAND_BRUSH, pen=pg.mkPen("#ffffff"))
+        self.overview.addItem(self.band)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.overview)
+        self.overview.getAxis("left").setWidth(self.plot.getAxis("left").width())
         self._rows: list[pg.PlotCurveItem] = []
+        self.row_ids: list[int] = []  # the cluster of each row, bottom up
         self.spike_counts: list[int] = []
+        self._band_moving = False
         self.plot.scene().sigMouseClicked.connect(self._on_click)
-        controller.spikesChanged.connect(self.show_spikes)
+        self.plot.getViewBox().sigXRangeChanged.connect(self._show_window)
+        self.band.sigRegionChanged.connect(self._on_band)
+        self.curation.changed.connect(self.show_clusters)
         controller.selectionChanged.connect(lambda _: self._style_rows())
         controller.recordingChanged.connect(self._on_recording)
 
-    def _on_recording(self, rec) -> None:
-        self.show_spikes(None)
-        self.plot.setXRange(0, rec.duration, padding=0)
+    def follow(self, plot: pg.PlotWidget) -> None:
+        """Share the time axis with another plot (the Traces): the raster shows their window."""
+        self.plot.setXLink(plot)
 
-    def show_spikes(self, spikes) -> None:
+    def _on_recording(self, rec) -> None:
+        self.show_clusters()
+        self.overview.setXRange(0, rec.duration, padding=0)
+        self.band.setBounds((0, rec.duration))
+
+    def window(self) -> tuple[float, float]:
+        return tuple(self.plot.getViewBox().viewRange()[0])
+
+    def _show_window(self, *_) -> None:
+        if not self._band_moving:
+            self.band.blockSignals(True)
+            self.band.setRegion(self.window())
+            self.band.blockSignals(False)
+
+    def _on_band(self) -> None:
+        lo, hi = self.band.getRegion()
+        self._band_moving = True
+        self.plot.setXRange(lo, hi, padding=0)
+        self._band_moving = False
+
+    def show_clusters(self) -> None:
         for row in self._rows:
             self.plot.removeItem(row)
-        self._rows, self.spike_counts = [], []
-        if spikes is None:
+        self._rows, self.row_ids, self.spike_counts = [], [], []
+        spikes, rec = self.controller.spikes, self.controller.recording
+        if spikes is None or rec is None or self.curation.curation is None:
+            self.density.setData([], [])
             return
-        for unit in range(spikes.n_units):
-            seconds = spikes.unit_times(unit) / spikes.sampling_rate
-            row = tick_row(seconds, unit)
+        self.row_ids = self.curation.shown_ids()
+        shown_spikes = []
+        for index, cluster in enumerate(self.row_ids):
+            mine = self.curation.spikes_of(cluster)
+            row = tick_row(spikes.times[mine] / spikes.sampling_rate, index)
             self.plot.addItem(row)
             self._rows.append(row)
-            self.spike_counts.append(len(seconds))
-        self.plot.setYRange(-0.5, spikes.n_units - 0.5, padding=0.05)
+            self.spike_counts.append(len(mine))
+            shown_spikes.append(mine)
+        self.plot.setYRange(-0.5, len(self.row_ids) - 0.5, padding=0.05)
+        self.plot.getAxis("left").setTicks([[(i, str(c)) for i, c in enumerate(self.row_ids)]]
+                                           if len(self.row_ids) <= 40 else None)
+        seconds = spikes.times[np.concatenate(shown_spikes)] / spikes.sampling_rate if shown_spikes else []
+        edges = np.linspace(0, rec.duration, OVERVIEW_BINS + 1)
+        counts = np.histogram(seconds, edges)[0] / max(edges[1] - edges[0], 1e-9)
+        self.density.setData(edges, counts, stepMode="center")
+        self.overview.setYRange(0, max(1.0, float(counts.max()) if len(counts) else 1.0), padding=0.05)
         self._style_rows()
 
     def _style_rows(self) -> None:
         selected = set(self.controller.selected_units)
-        for unit, row in enumerate(self._rows):
-            row.setPen(pg.mkPen(unit_color(unit), width=3 if unit in selected else 1))
+        for cluster, row in zip(self.row_ids, self._rows):
+            row.setPen(pg.mkPen(self.curation.color(cluster), width=3 if cluster in selected else 1))
 
     def _on_click(self, event) -> None:
         spikes = self.controller.spikes
@@ -65,14 +122,15 @@ class RasterView(QWidget):
         if spikes is None or not box.sceneBoundingRect().contains(event.scenePos()):
             return
         point = box.mapSceneToView(event.scenePos())
-        unit = int(round(point.y()))
-        if not 0 <= unit < spikes.n_units:
+        index = int(round(point.y()))
+        if not 0 <= index < len(self.row_ids):
             return
-        seconds = spikes.unit_times(unit) / spikes.sampling_rate
+        cluster = self.row_ids[index]
+        seconds = spikes.times[self.curation.spikes_of(cluster)] / spikes.sampling_rate
         if not len(seconds):
             return
         nearest = seconds[np.abs(seconds - point.x()).argmin()]
         seconds_per_px = box.viewPixelSize()[0]
         if abs(nearest - point.x()) <= CLICK_TOLERANCE_PX * seconds_per_px:
-            self.controller.set_selected_units([unit])
+            self.controller.set_selected_units([cluster])
             self.controller.center_on(float(nearest))

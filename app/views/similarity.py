@@ -1,14 +1,16 @@
-"""Similarity of the clusters' learned filters, and merge suggestions; clicking a suggestion selects the pair."""
+"""Similarity of the clusters' learned filters, and the merge suggestions from evidence (each with its
+reason; the alike pairs not suggested follow, greyed, with why not); clicking one selects the pair."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QSplitter
 
 from app.views.cluster_view import ClusterView
-from engine.curation.model import DELETED_LABEL
-from engine.curation.similarity import cluster_similarity, filter_similarity, merge_suggestions
+from app.colors import NOISE_COLOR
+from engine.curation.similarity import cluster_similarity, filter_similarity
 
 
 class SimilarityView(ClusterView):
@@ -21,21 +23,23 @@ class SimilarityView(ClusterView):
         self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.plot.addItem(self.image)
         self.list = QListWidget()
+        self.list.setWordWrap(True)
         self.list.itemClicked.connect(self._on_suggestion)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.list)
-        splitter.setSizes([300, 140])
+        splitter.setSizes([220, 260])
         self.layout_.addWidget(splitter)
         self.ids: list[int] = []
         self.matrix = np.zeros((0, 0))
-        self.suggestions: list[tuple[int, int, float]] = []
-        self._filter_sim: tuple[int, np.ndarray] | None = None  # (id of the filters array, its similarity)
+        self.suggestions: list = []  # engine.curation.suggestions.PairEvidence, the suggested ones
+        self._filter_sim: tuple[int, np.ndarray] | None = None  # (controller.filters_version, its similarity)
+        self.curation.measured.connect(self._list_evidence)
 
     def _filters_similarity(self) -> np.ndarray:
-        filters = self.controller.filters
-        if self._filter_sim is None or self._filter_sim[0] != id(filters):
-            self._filter_sim = (id(filters), filter_similarity(filters))
+        version = self.controller.filters_version
+        if self._filter_sim is None or self._filter_sim[0] != version:
+            self._filter_sim = (version, filter_similarity(self.controller.filters))
         return self._filter_sim[1]
 
     def on_selection(self) -> None:
@@ -55,20 +59,34 @@ class SimilarityView(ClusterView):
         ticks = [[(i + 0.5, str(c)) for i, c in enumerate(self.ids)]]
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setTicks(ticks)
-        noise = [c for c, label in curation.cluster_labels().items() if label == DELETED_LABEL]
-        self.suggestions = merge_suggestions(self.matrix, self.ids, exclude=noise)
+        self._list_evidence()
+
+    def _list_evidence(self) -> None:
+        live = set(self.curation.shown_ids())
+        evidence = [e for e in self.curation.evidence if e.a in live and e.b in live]
+        self.suggestions = [e for e in evidence if e.suggested]
         self.list.clear()
-        for a, b, value in self.suggestions:
-            item = QListWidgetItem(f"merge {a} + {b}  ({value:.2f})")
-            item.setData(Qt.ItemDataRole.UserRole, [a, b])
+        for e in evidence:
+            head = f"merge {e.a} + {e.b}" if e.suggested else f"{e.a} + {e.b}"
+            item = QListWidgetItem(f"{head}: {e.reason}")
+            item.setToolTip(e.reason)
+            item.setData(Qt.ItemDataRole.UserRole, [e.a, e.b])
+            if not e.suggested:
+                item.setForeground(QBrush(QColor(NOISE_COLOR).lighter(160)))
             self.list.addItem(item)
+        if not evidence:
+            self.list.addItem("no pair of units is alike enough to consider merging"
+                              if self.curation.curation is not None else "")
         self._mark_selection()
 
     def _mark_selection(self) -> None:
         selected = set(self.controller.selected_units)
         for row in range(self.list.count()):
             item = self.list.item(row)
-            item.setSelected(set(item.data(Qt.ItemDataRole.UserRole)) == selected)
+            pair = item.data(Qt.ItemDataRole.UserRole)
+            item.setSelected(pair is not None and set(pair) == selected)
 
     def _on_suggestion(self, item: QListWidgetItem) -> None:
-        self.controller.set_selected_units(item.data(Qt.ItemDataRole.UserRole))
+        pair = item.data(Qt.ItemDataRole.UserRole)
+        if pair is not None:
+            self.controller.set_selected_units(pair)

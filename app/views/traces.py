@@ -6,7 +6,6 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from app.colors import unit_color
 from app.settings import WINDOW_DEFAULTS
 
 MIN_SPAN_S = 0.005
@@ -21,6 +20,7 @@ class TraceView(QWidget):
         self.show_overlay = False
         self._spacing = 1.0
         self._window = None
+        self.mark_clusters = np.zeros(0, np.int64)  # the cluster of each spike mark drawn
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setMouseEnabled(x=True, y=False)
@@ -41,7 +41,8 @@ class TraceView(QWidget):
         self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._request_timer.start())
         controller.recordingChanged.connect(self._on_recording)
         controller.traceWindowLoaded.connect(self._on_window)
-        controller.spikesChanged.connect(lambda _: self._draw_spikes())
+        controller.curation.changed.connect(self._draw_spikes)
+        controller.traceChannelsChanged.connect(lambda _: self._on_channels())
         controller.selectionChanged.connect(lambda _: self._draw_spikes())
         controller.centerRequested.connect(self.center_on)
         if controller.recording is not None:
@@ -100,10 +101,20 @@ class TraceView(QWidget):
         sigma = self.controller.noise_sigma
         self._spacing = float(np.median(sigma)) * 12 if sigma is not None and np.median(sigma) > 0 else 100.0
         self.plot.getViewBox().setLimits(xMin=0, xMax=rec.duration)
-        self.plot.setYRange(-self._spacing, rec.n_channels * self._spacing, padding=0.02)
+        self.plot.setYRange(-self._spacing, len(self.channels()) * self._spacing, padding=0.02)
         self._window = None
         self.set_x_range(0, min(WINDOW_DEFAULTS.trace_span_seconds, rec.duration))
         self.request_visible()
+
+    def channels(self) -> np.ndarray:
+        """The channels shown, bottom up."""
+        rec, chosen = self.controller.recording, self.controller.trace_channels
+        n = rec.n_channels if rec is not None else 0
+        return np.asarray(chosen if chosen is not None else range(n), dtype=np.int64)
+
+    def _on_channels(self) -> None:
+        self.plot.setYRange(-self._spacing, len(self.channels()) * self._spacing, padding=0.02)
+        self._redraw()
 
     def _on_window(self, window) -> None:
         self._window = window
@@ -118,7 +129,7 @@ class TraceView(QWidget):
                   (self._residual_curve, window.residual, self.show_overlay)]
         for curve, values, shown in layers:
             if shown and values is not None:
-                x, y, joined = self._stacked(window.times, values)
+                x, y, joined = self._stacked(window.times, values[:, self.channels()])
                 curve.setData(x, y, connect=joined, skipFiniteCheck=True)
             curve.setVisible(shown and values is not None)
         self._draw_spikes()
@@ -135,17 +146,27 @@ class TraceView(QWidget):
         return x, y, joined.ravel()
 
     def _draw_spikes(self) -> None:
+        """A mark per spike in the window, on its filter's channel, in its cluster's colour (noise grey or
+        hidden); the selected clusters' marks larger."""
         spikes, rec, window = self.controller.spikes, self.controller.recording, self._window
-        if spikes is None or rec is None or window is None:
+        curation = self.controller.curation
+        if spikes is None or rec is None or window is None or curation.curation is None \
+                or len(curation.curation.times) != len(spikes):
             self._spike_marks.clear()
             return
-        inside = (spikes.times >= window.start) & (spikes.times < window.stop)
-        times, units = spikes.times[inside], spikes.units[inside]
+        inside = np.flatnonzero((spikes.times >= window.start) & (spikes.times < window.stop))
+        clusters = curation.curation.spike_clusters()[inside]
         filters = self.controller.filters
-        channels = (np.abs(filters).max(axis=2).argmax(axis=1)[units]
-                    if filters is not None and len(filters) == spikes.n_units else np.zeros(len(units), int))
+        channels = (np.abs(filters).max(axis=2).argmax(axis=1)[spikes.units[inside]]
+                    if filters is not None and len(filters) == spikes.n_units else np.zeros(len(inside), int))
+        shown = self.channels()
+        row = np.full(rec.n_channels, -1)
+        row[shown] = np.arange(len(shown))
+        keep = (row[channels] >= 0) & np.isin(clusters, curation.shown_ids())
+        inside, clusters, rows = inside[keep], clusters[keep], row[channels[keep]]
         selected = set(self.controller.selected_units)
-        sizes = [14 if u in selected else 9 for u in units]
-        y = channels * self._spacing - 0.6 * self._spacing
-        self._spike_marks.setData(times / rec.sampling_rate, y, size=sizes,
-                                  brush=[pg.mkBrush(unit_color(int(u))) for u in units])
+        colors = {int(k): pg.mkBrush(curation.color(int(k))) for k in np.unique(clusters)}
+        self.mark_clusters = clusters
+        self._spike_marks.setData(spikes.times[inside] / rec.sampling_rate, rows * self._spacing - 0.6 * self._spacing,
+                                  size=[14 if k in selected else 9 for k in clusters],
+                                  brush=[colors[int(k)] for k in clusters])

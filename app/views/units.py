@@ -1,16 +1,21 @@
-"""Units table: one row per cluster with its quality metrics, label and note; selecting rows selects units."""
+"""Units table: one row per cluster (id, spikes, rate, amplitude, label, SNR first, then the other
+quality metrics and the note); selecting rows selects units; noise rows are greyed or hidden."""
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QBrush
-from PyQt6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtGui import QBrush, QColor
+from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                             QWidget)
 
-from app.colors import unit_color
-from engine.curation.model import LABELS
+from app.colors import NOISE_COLOR
+from engine.curation.model import DELETED_LABEL, LABELS
 
-COLUMNS = ["unit", "spikes", "rate (Hz)", "mean amp.", "SNR", "ISI viol. ratio", "presence", "amp. cutoff",
-           "isolation", "label", "note"]
+COLUMNS = ["unit", "spikes", "rate (Hz)", "amp.", "label", "SNR", "ISI viol.", "presence", "amp. cutoff",
+           "isolation", "note"]
 LABEL_COLUMN, NOTE_COLUMN = COLUMNS.index("label"), COLUMNS.index("note")
+TIPS = {"amp.": "mean amplitude of the unit's spikes (the sparse code)", "ISI viol.": "ISI-violation ratio",
+        "amp. cutoff": "estimated fraction of spikes lost below threshold",
+        "isolation": "nearest-neighbour isolation against the most similar cluster"}
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -25,9 +30,17 @@ class UnitsView(QWidget):
         self.controller = controller
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for col, name in enumerate(COLUMNS):
+            if name in TIPS:
+                self.table.horizontalHeaderItem(col).setToolTip(TIPS[name])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NOTE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(30)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setSortingEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -37,6 +50,7 @@ class UnitsView(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.table.itemChanged.connect(self._on_item_changed)
         controller.curation.changed.connect(self.refresh)
+        controller.curation.measured.connect(self.refresh)
         controller.selectionChanged.connect(self._show_selection)
 
     def refresh(self) -> None:
@@ -49,23 +63,31 @@ class UnitsView(QWidget):
         for row, cluster in enumerate(self.ids):
             spikes = curation.spikes_of(cluster)
             q = curation.quality.get(cluster)
+            label = curation.curation.label_of(cluster)
             amplitude = float(c.spikes.amplitudes[spikes].mean()) if len(spikes) else 0.0
-            values = [str(cluster), str(counts[cluster]), _number(counts[cluster] / c.recording.duration),
-                      _number(amplitude, 1), _number(q.snr if q else None, 1),
-                      _number(q.isi_violation_ratio if q else None), _number(q.presence_ratio if q else None),
-                      _number(q.amplitude_cutoff if q else None), _number(q.isolation if q else None)]
-            for col, text in enumerate(values):
+            values = {"unit": str(cluster), "spikes": str(counts[cluster]),
+                      "rate (Hz)": _number(counts[cluster] / c.recording.duration), "amp.": _number(amplitude, 1),
+                      "SNR": _number(q.snr if q else None, 1),
+                      "ISI viol.": _number(q.isi_violation_ratio if q else None),
+                      "presence": _number(q.presence_ratio if q else None),
+                      "amp. cutoff": _number(q.amplitude_cutoff if q else None),
+                      "isolation": _number(q.isolation if q else None)}
+            grey = QBrush(QColor(NOISE_COLOR)) if label == DELETED_LABEL else None
+            for name, text in values.items():
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if col == 0:
-                    item.setForeground(QBrush(unit_color(cluster)))
-                self.table.setItem(row, col, item)
+                if name == "unit":
+                    item.setForeground(QBrush(curation.color(cluster)))
+                elif grey is not None:
+                    item.setForeground(grey)
+                self.table.setItem(row, COLUMNS.index(name), item)
             box = self.table.cellWidget(row, LABEL_COLUMN) or self._label_box(row)
             box.blockSignals(True)
-            box.setCurrentText(curation.curation.label_of(cluster))
+            box.setCurrentText(label)
             box.blockSignals(False)
             self.table.setItem(row, NOTE_COLUMN, QTableWidgetItem(curation.curation.note_of(cluster)))
+            self.table.setRowHidden(row, c.hide_noise and label == DELETED_LABEL)
         self._updating = False
         self._show_selection(c.selected_units)
 
@@ -86,6 +108,9 @@ class UnitsView(QWidget):
 
     def count_column(self) -> list[int]:
         return [int(self.table.item(r, 1).text()) for r in range(self.table.rowCount()) if self.table.item(r, 1)]
+
+    def shown_rows(self) -> list[int]:
+        return [self.ids[r] for r in range(self.table.rowCount()) if not self.table.isRowHidden(r)]
 
     def _on_table_selection(self) -> None:
         if not self._updating:

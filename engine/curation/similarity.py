@@ -1,4 +1,5 @@
-"""Similarity of learned filters, and merge suggestions from it.
+"""Similarity of learned filters (the Similarity view's matrix; merge suggestions weigh more evidence, in
+engine/curation/suggestions.py).
 
 A shifted copy of a waveform is the auto-encoder's typical duplicate unit, so
 similarity is the best normalised cross-correlation over time shifts (up to
@@ -9,9 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from engine.groundtruth.metrics import filter_error
-
-MERGE_SUGGESTION_THRESHOLD = 0.9
-
 
 def filter_similarity(filters: np.ndarray) -> np.ndarray:
     """(units, units) symmetric matrix in [0, 1], ones on the diagonal."""
@@ -36,12 +34,3 @@ def cluster_similarity(filter_sim: np.ndarray, cluster_filters: dict[int, list[i
             sim[i, j] = sim[j, i] = value
     return sim
 
-
-def merge_suggestions(sim: np.ndarray, ids, threshold: float = MERGE_SUGGESTION_THRESHOLD,
-                      exclude=()) -> list[tuple[int, int, float]]:
-    """Pairs (a, b, similarity) above ``threshold``, most similar first; pairs touching ``exclude`` are left out."""
-    ids = list(ids)
-    excluded = set(exclude)
-    pairs = [(ids[i], ids[j], float(sim[i, j])) for i in range(len(ids)) for j in range(i + 1, len(ids))
-             if sim[i, j] >= threshold and ids[i] not in excluded and ids[j] not in excluded]
-    return sorted(pairs, key=lambda p: -p[2])
