@@ -106,6 +106,7 @@ class Controller(QObject):
         self.sort_worker.sorted.connect(self._on_sorted)
         self.sort_worker.progress.connect(self._on_sort_progress)
         self.sort_worker.failed.connect(self.report_error)
+        self.sort_worker.failed.connect(self._on_sort_failed)
         self.sort_worker.idle.connect(self._on_sort_idle)
         self.trace_loader.loaded.connect(self._on_traces_loaded)
         self.trace_loader.failed.connect(self.report_error)
@@ -128,10 +129,10 @@ class Controller(QObject):
             raw = open_recording(path, **args)
             config = default_config(raw) if preprocessing is None else preprocessing
             recording = preprocess(raw, config)
+            self.set_recording(recording, os.fspath(path), args)  # reads the first seconds: bad samples show here
         except (RecordingError, ValueError, OSError) as exc:
             self.report_error(str(exc))
             return False
-        self.set_recording(recording, os.fspath(path), args)
         self.preprocessing = config
         if not config.is_identity:
             self.message.emit(f"Preprocessing: {config.to_dict()}")
@@ -308,6 +309,9 @@ class Controller(QObject):
     def _on_sort_progress(self, generation: int, percent: int) -> None:
         if generation == self._sort_generation:
             self.sortProgress.emit(percent)
+
+    def _on_sort_failed(self, _text: str) -> None:
+        self.sortProgress.emit(100)  # the sort has ended: its progress bar goes
 
     def _on_sort_idle(self) -> None:
         self._window_sort_in_flight = False

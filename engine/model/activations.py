@@ -160,3 +160,23 @@ def make_activation(name: str, lam: float = 1.0, n_units: int = 1, sigma: float 
     if name == "simplex":
         return Simplex()
     raise ValueError(f"unknown activation '{name}' (use {', '.join(ACTIVATIONS)})")
+
+
+@dataclass
+class LocalSimplex:
+    """g = lam sum_j w_j x_j on the simplex (K-deep simplex's locality prior): the simplex projection of v - step lam w.
+
+    ``weights`` (points, units), w_j >= 0, is fixed during an encode; in
+    K-deep simplex it is the squared distance of each point to each atom, so
+    that a point is written with the atoms near it. The penalty is linear on
+    the simplex, so the prox is the projection of the shifted input.
+    """
+
+    lam: float
+    weights: torch.Tensor
+
+    def __call__(self, v: torch.Tensor, step: float) -> torch.Tensor:
+        return Simplex()(v - step * self.lam * self.weights)
+
+    def penalty(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lam * (self.weights * x).sum()

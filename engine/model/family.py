@@ -24,6 +24,30 @@ from engine.model.correlation import convolve_full, correlate, decoder_weight, t
 from engine.model.autoencoder import ConvSparseAutoencoder
 
 
+def unrolled_fista(y: torch.Tensor, x: torch.Tensor, n_steps: int, step, likelihood, prox, predictor, adjoint
+                   ) -> torch.Tensor:
+    """The family's encoder: ``n_steps`` FISTA steps on sum nll(y, predictor(x)) + g(x).
+
+    Each step is ``x = prox(z + step * adjoint(y - f(predictor(z))), step)``
+    with FISTA's momentum on z, where the residual is the likelihood's and
+    ``prox`` the prior's activation. ``predictor`` maps codes to eta
+    (a convolution plus bias for this module's signals, a 2-D convolution for
+    images in engine.imaging, a matrix product for the dense dictionaries of
+    engine.model.dictionary) and ``adjoint`` is its transpose (the encoder's
+    own filters where they are untied from the decoder's). ``step`` is a
+    number or a tensor that broadcasts against the codes. Differentiable.
+    """
+    z = x
+    t = 1.0
+    for _ in range(n_steps):
+        gradient = adjoint(likelihood.residual(y, predictor(z)))
+        x_next = prox(z + step * gradient, step)
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+        z = x_next + ((t - 1.0) / t_next) * (x_next - x)
+        x, t = x_next, t_next
+    return x
+
+
 class FamilyAutoencoder(ConvSparseAutoencoder):
     def __init__(self, filters, likelihood, activation, n_steps: int = 50, bias=None, debias_steps: int = 0,
                  peak_distance: int = 1, support_fraction: float = 0.0):
@@ -70,16 +94,9 @@ class FamilyAutoencoder(ConvSparseAutoencoder):
         correlation_matrix = toeplitz(self.weight)
         decoder_matrix = toeplitz(decoder_weight(self.weight))
         bias = self.bias[:, None]
-        z = x
-        t = 1.0
-        for _ in range(n_steps):
-            eta = convolve_full(z, self.weight, decoder_matrix) + bias
-            gradient = correlate(self.likelihood.residual(y, eta), self.weight, correlation_matrix)
-            x_next = prox(z + step * gradient, step)
-            t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-            z = x_next + ((t - 1.0) / t_next) * (x_next - x)
-            x, t = x_next, t_next
-        return x
+        return unrolled_fista(y, x, n_steps, step, self.likelihood, prox,
+                              lambda z: convolve_full(z, self.weight, decoder_matrix) + bias,
+                              lambda r: correlate(r, self.weight, correlation_matrix))
 
     def loss(self, y: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of y given the codes."""
