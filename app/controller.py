@@ -7,7 +7,10 @@ from dataclasses import replace
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
+from app import sessions
+from app.sessions import empty_history
 from app.curation_controller import CurationController
+from app.jobs import Jobs
 from app.motion_controller import MotionController
 from app.trace_loader import TraceLoader, TraceRequest
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
@@ -16,16 +19,12 @@ from engine.recording.noise import noise_std
 from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config, preprocess
 from engine.recording.base import Recording
 from engine.recording.registry import open_recording
-from engine.io.session import HISTORY_CURVES, Session, load_session, recording_info, save_session
-from engine.sorting.sorter import SortResult, detection_thresholds
+from engine.io.session import Session
+from engine.sorting.sorter import SortResult
 from engine.training.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
 NOISE_ESTIMATE_SECONDS = 5.0
-
-
-def _empty_history() -> dict:
-    return {name: [] for name in HISTORY_CURVES}
 
 
 class Controller(QObject):
@@ -40,9 +39,11 @@ class Controller(QObject):
     sortProgress = pyqtSignal(int)  # percent of the whole-recording sort, 100 when done
     selectionChanged = pyqtSignal(list)  # cluster ids of the curation
     centerRequested = pyqtSignal(float)  # seconds
+    traceChannelsChanged = pyqtSignal(object)  # channels the Traces show, None for all
     traceWindowLoaded = pyqtSignal(object)  # TraceWindow
     deviceChanged = pyqtSignal(str)
     message = pyqtSignal(str)  # log line
+    notice = pyqtSignal(str)  # for the status bar (also logged)
     errorOccurred = pyqtSignal(str)  # shown to the user, also logged
     shutdownFinished = pyqtSignal()
     # Queued hand-offs to the workers' threads.
@@ -59,9 +60,13 @@ class Controller(QObject):
         self.train_config = TrainConfig()
         self.filters: np.ndarray | None = None
         self.lam: float | None = None
+        self.filters_version = 0  # raised with every new filters array: caches key on it
+        self.recordings_folder: str | None = None  # where the user's recordings are (the demo's session goes there)
+        self.trace_channels: list[int] | None = None  # the Traces' channels (chosen on the probe view)
+        self.hide_noise = False  # clusters labelled noise: hidden (True) or greyed in every view
         self.min_amplitudes: np.ndarray | None = None
         self.spikes: SortResult | None = None
-        self.history = _empty_history()
+        self.history = empty_history()
         self.noise_sigma: np.ndarray | None = None
         self.selected_units: list[int] = []
         self.training_state = IDLE
@@ -77,7 +82,10 @@ class Controller(QObject):
         self.training_worker = self.start_worker(TrainingWorker(), "training")
         self.sort_worker = self.start_worker(SortWorker(), "sorting")
         self.trace_loader = self.start_worker(TraceLoader(), "traces")
+        self.filtersChanged.connect(self._bump_filters_version)  # first: before any view reads the filters
         self._wire_workers()
+        self.notice.connect(self.message)
+        self.jobs = Jobs(self)  # export, quality metrics, suggestions, features, the demo's simulation
         self.curation = CurationController(self)
         self.motion = MotionController(self)
         self._queued_training: TrainConfig | None = None  # asked for while motion was being estimated
@@ -160,8 +168,9 @@ class Controller(QObject):
         self.preprocessing = NO_PREPROCESSING
         self.filters, self.spikes, self.lam, self.min_amplitudes = None, None, None, None
         self._lambda_from_user = False
-        self.history = _empty_history()
+        self.history = empty_history()
         self.selected_units = []
+        self.trace_channels = None
         self._next_sort_generation()
         n = min(recording.n_samples, int(NOISE_ESTIMATE_SECONDS * recording.sampling_rate))
         self.noise_sigma = noise_std(recording.traces(0, n)) if n else None
@@ -179,7 +188,7 @@ class Controller(QObject):
             return True
         self.train_config = replace(config or self.train_config, lam_auto=self.lambda_auto)
         run_config = replace(self.train_config, lam=self.lam if self._lambda_from_user else self.train_config.lam)
-        self.history = _empty_history()
+        self.history = empty_history()
         self.historyChanged.emit()
         self._set_state(TRAINING)
         self.message.emit(f"Training started: {run_config.to_dict()}")
@@ -259,11 +268,28 @@ class Controller(QObject):
             self.training_worker.set_auto_lambda(enabled)
         self.lambdaAutoChanged.emit(enabled)
 
+    def _bump_filters_version(self, _filters=None) -> None:
+        self.filters_version += 1
+
+    def set_model(self, filters: np.ndarray, lam: float, min_amplitudes: np.ndarray | None = None) -> None:
+        """A model from elsewhere (a session): its lambda is kept as if the user had set it."""
+        self.filters, self.lam, self.min_amplitudes, self._lambda_from_user = filters, lam, min_amplitudes, True
+
+    def set_trace_channels(self, channels) -> None:
+        """Show only these channels in the Traces (None or empty: all of them)."""
+        self.trace_channels = sorted(set(int(ch) for ch in channels)) if channels is not None and len(channels) else None
+        self.traceChannelsChanged.emit(self.trace_channels)
+
+    def set_hide_noise(self, hidden: bool) -> None:
+        """Clusters labelled noise are hidden (or, when False, greyed) in every view."""
+        self.hide_noise = bool(hidden)
+        self.curation.changed.emit()
+
     def _model_spec(self) -> ModelSpec | None:
         if self.filters is None or self.lam is None:
             return None
         return ModelSpec(self.filters, self.lam, self.train_config.n_steps, self.train_config.debias_steps,
-                         self.min_amplitudes)
+                         self.min_amplitudes, self.filters_version)
 
     def _next_sort_generation(self) -> int:
         self._sort_generation += 1
@@ -344,70 +370,16 @@ class Controller(QObject):
             self.selected_units = units
             self.selectionChanged.emit(units)
 
-    # -- sessions -------------------------------------------------------------
+    # -- sessions (app/sessions.py) ---------------------------------------------
     def build_session(self) -> Session | None:
         """Everything there is to save or export, as a session (None, with a message, before a model exists)."""
-        if self.filters is None or self.recording is None:
-            self.report_error("Nothing to save yet: train or load a model first.")
-            return None
-        spikes = self.spikes or SortResult(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32),
-                                           self.recording.sampling_rate, len(self.filters))
-        history = {k: v for k, v in self.history.items() if k != "filter_error" or all(v)}
-        session = Session(self.recording_path, self.recording_args, self.recording.sampling_rate, self.filters,
-                          float(self.lam), self.train_config.to_dict(), spikes.times, spikes.units,
-                          spikes.amplitudes, detection_thresholds(self.lam, len(self.filters), self.min_amplitudes),
-                          history,
-                          preprocessing={} if self.preprocessing.is_identity else self.preprocessing.to_dict(),
-                          recording_info=recording_info(self.recording),
-                          channel_positions=self.recording.channel_positions, min_amplitudes=self.min_amplitudes,
-                          motion=self.motion.settings(), motion_estimate=self.motion.estimate)
-        self.curation.attach_to(session)
-        return session
+        return sessions.build_session(self)
 
     def save_session(self, path) -> bool:
-        session = self.build_session()
-        if session is None:
-            return False
-        try:
-            save_session(path, session)
-        except OSError as exc:
-            self.report_error(f"{path}: cannot be written ({exc})")
-            return False
-        self.curation.session_saved(path)
-        self.message.emit(f"Session saved to {path}")
-        return True
+        return sessions.save_session(self, path)
 
     def load_session(self, path) -> bool:
-        try:
-            session = load_session(path)
-            if session.recording_path is None:
-                raise RecordingError(path, "names no recording file")
-        except RecordingError as exc:
-            self.report_error(str(exc))
-            return False
-        preprocessing = (PreprocessingConfig.from_dict(session.preprocessing) if session.preprocessing
-                         else NO_PREPROCESSING)
-        if not self.open_recording(session.recording_path, preprocessing, estimate_motion=False,
-                                   **session.recording_args):
-            return False
-        if session.motion_estimate is not None:
-            self.replace_recording(self.motion.adopt(self.recording, session.motion.get("kind", "nonrigid"),
-                                                     session.motion_estimate))
-        known = set(TrainConfig().to_dict())
-        self.train_config = TrainConfig(**{k: v for k, v in session.train_config.items() if k in known})
-        self.filters, self.lam, self._lambda_from_user = session.filters, session.lam, True
-        self.min_amplitudes = session.min_amplitudes
-        self.spikes = SortResult(session.spike_times, session.spike_units, session.spike_amplitudes,
-                                 session.sampling_rate, len(session.filters))
-        self.history = _empty_history()
-        self.history.update({k: list(v) for k, v in session.history.items() if k in self.history})
-        self.curation.adopt_session(path, session)
-        self.message.emit(f"Session loaded from {path}")
-        self.lambdaChanged.emit(self.lam)
-        self.filtersChanged.emit(self.filters)
-        self.historyChanged.emit()
-        self.spikesChanged.emit(self.spikes)
-        return True
+        return sessions.load_session(self, path)
 
     # -- shutdown -------------------------------------------------------------
     def shutdown(self) -> None:

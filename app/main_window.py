@@ -98,8 +98,6 @@ class MainWindow(QMainWindow):
         self.motifs = install_motifs(self)
         self.tabifyDockWidget(self.docks["Filters"], self.docks["Drift map"])
         self.docks["Filters"].raise_()
-        if problem:
-            c.report_error(problem)
         self.training.add_action_buttons([self.actions[n] for n in ("train", "pause", "resume", "stop")])
         self._default_state = self.saveState()
         self._proportions_pending = True  # the default layout's sizes are applied once the window is shown
@@ -113,6 +111,8 @@ class MainWindow(QMainWindow):
         c.shutdownFinished.connect(self.close)
         c.notice.connect(lambda text: self.statusBar().showMessage(text, NOTICE_MS))
         c.jobs.progressed.connect(self._on_job_progress)
+        if problem:
+            c.report_error(problem)  # the shortcuts file could not be read
         self._on_training_state(c.training_state)
 
     # -- construction -----------------------------------------------------------

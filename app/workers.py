@@ -30,6 +30,7 @@ class ModelSpec:
     n_steps: int
     debias_steps: int
     min_amplitudes: np.ndarray | None = None  # per-unit amplitude floors, once training has estimated them
+    version: int | None = None  # the controller's filters_version: raised with every filter update
 
     def build(self, sampling_rate: float) -> ConvSparseAutoencoder:
         peak_distance = max(1, int(round(REFRACTORY_MS * sampling_rate / 1000.0)))
@@ -39,9 +40,9 @@ class ModelSpec:
 
 
 class ModelCache:
-    """Rebuilds the model only when another filters array (or step count) arrives; lambda and the
-    floors are set on the cached model. The key holds the array itself, so it cannot be freed and its
-    id reused by a different array."""
+    """Rebuilds the model only when the filters change (another array, or the same array at a newer
+    version: an update in place) or the step count does; lambda and the floors are set on the cached
+    model. The key holds the array itself, so it cannot be freed and its id reused by another array."""
 
     def __init__(self):
         self._key: tuple | None = None
@@ -51,7 +52,7 @@ class ModelCache:
         return self._key is not None and self._key[0] is key[0] and self._key[1:] == key[1:]
 
     def get(self, spec: ModelSpec, sampling_rate: float) -> ConvSparseAutoencoder:
-        key = (spec.filters, spec.n_steps, spec.debias_steps, sampling_rate)
+        key = (spec.filters, spec.version, spec.n_steps, spec.debias_steps, sampling_rate)
         if not self._same_key(key):
             self._model, self._key = spec.build(sampling_rate), key
         self._model.lam = spec.lam

@@ -1,7 +1,7 @@
 """Raster: one row of ticks per cluster of the curation over the Traces' time window, and under it an
 overview strip of the firing density over the whole recording with the window marked on it.
 
-The main plot's time axis is linked to the Traces' (``follow``): scrolling or zooming either moves
+The main plot's time window is the Traces' (``follow``): scrolling or zooming either moves
 both. Dragging the window's band on the overview strip moves them too. A click on a tick selects its
 cluster and centres the Traces on the spike.
 """
@@ -61,8 +61,20 @@ class RasterView(QWidget):
         controller.recordingChanged.connect(self._on_recording)
 
     def follow(self, plot: pg.PlotWidget) -> None:
-        """Share the time axis with another plot (the Traces): the raster shows their window."""
-        self.plot.setXLink(plot)
+        """Show the same time window as another plot (the Traces), both ways: scrolling or zooming either
+        moves the other. (Not pyqtgraph's setXLink, which aligns pixels, not ranges, when widths differ.)"""
+        mine, theirs = self.plot.getViewBox(), plot.getViewBox()
+        syncing = []
+
+        def copy(source, target) -> None:
+            if not syncing:
+                syncing.append(True)
+                target.setXRange(*source.viewRange()[0], padding=0)
+                syncing.clear()
+
+        theirs.sigXRangeChanged.connect(lambda *_: copy(theirs, mine))
+        mine.sigXRangeChanged.connect(lambda *_: copy(mine, theirs))
+        copy(theirs, mine)
 
     def _on_recording(self, rec) -> None:
         self.show_clusters()
