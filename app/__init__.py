@@ -30,12 +30,43 @@ def main(argv=None) -> int:
     from app.qt_platform import exit_if_qt_cannot_start
     exit_if_qt_cannot_start()
     app = create_application()
+    from PyQt6.QtCore import QTimer
     from app.main_window import MainWindow
 
     window = MainWindow()
+    report_uncaught_errors(window)
+    app.aboutToQuit.connect(lambda: stop_threads(window))
     window.show()
-    if argv:
-        window.open_path(argv[0])
-    else:
-        window.open_demo()
-    return app.exec()
+    # opened from the event loop, like a file opened from the menu: an error is a message, not an exit
+    QTimer.singleShot(0, (lambda: window.open_path(argv[0])) if argv else window.open_demo)
+    try:
+        return app.exec()
+    finally:
+        stop_threads(window)
+
+
+def report_uncaught_errors(window) -> None:
+    """An exception no handler caught (in a slot, a timer) goes to stderr with its traceback and reaches the
+    user as the window's error message, instead of PyQt ending the process."""
+    import traceback
+
+    from app.worker import describe_failure
+
+    def hook(kind, value, tb):
+        traceback.print_exception(kind, value, tb)
+        if issubclass(kind, Exception):
+            window.controller.report_error(describe_failure(value))
+
+    sys.excepthook = hook
+
+
+def stop_threads(window) -> None:
+    """Stop every worker thread of the window and wait for it, so that none is destroyed while it runs
+    (a QThread destroyed running aborts the process), whatever ends the event loop."""
+    from PyQt6.QtCore import QThread
+
+    window.controller.shutdown()
+    for thread in window.findChildren(QThread):
+        thread.requestInterruption()
+        thread.quit()
+        thread.wait()

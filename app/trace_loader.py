@@ -1,7 +1,13 @@
-"""Reads the visible stretch of traces off the GUI thread, reduced for display."""
+"""Reads the visible stretch of traces off the GUI thread, reduced for display.
+
+The stretch is read block by block, each block reduced at once to its pixel bins' minima and maxima,
+so memory stays bounded by the block and the pixel count, whatever the span shown: a zoom-out over an
+hour of 384 channels reads the hour but never holds more than one block of it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -12,24 +18,47 @@ from app.workers import ModelCache, ModelSpec
 from engine.recording.base import Recording
 
 MAX_OVERLAY_SAMPLES = 400_000  # the reconstruction needs the encoder: skip it on long windows
+BLOCK_VALUES = 1 << 21  # samples x channels read at once: 8 MB of float32
+
+
+def decimate_blocks(read: Callable[[int, int], np.ndarray], start: int, stop: int, n_channels: int, pixels: int,
+                    block_values: int = BLOCK_VALUES, check: Callable[[], None] | None = None):
+    """(sample of each point, values) of samples ``start:stop`` with at most 2 points per pixel: each
+    bin's min and max, in order. Keeps every spike's extreme visible, unlike striding.
+
+    ``read(a, b)`` returns samples a:b as (samples, channels); it is called on blocks of about
+    ``block_values`` values, so at most one block is held at a time. ``check`` runs between blocks (it
+    raises to cancel a stale request).
+    """
+    n = max(0, stop - start)
+    if n <= 2 * pixels:
+        return start + np.arange(n), read(start, start + n)
+    edges = start + (np.arange(pixels + 1) * n) // pixels  # bin b holds samples edges[b]:edges[b + 1]
+    low = np.full((pixels, n_channels), np.inf, dtype=np.float32)
+    high = np.full((pixels, n_channels), -np.inf, dtype=np.float32)
+    block = max(1, block_values // max(1, n_channels))
+    for first_sample in range(start, stop, block):
+        if check is not None:
+            check()
+        last_sample = min(stop, first_sample + block)
+        data = read(first_sample, last_sample)
+        first = np.searchsorted(edges, first_sample, side="right") - 1
+        last = np.searchsorted(edges, last_sample - 1, side="right")
+        starts = np.maximum(edges[first:last], first_sample) - first_sample
+        np.minimum(low[first:last], np.minimum.reduceat(data, starts, axis=0), out=low[first:last])
+        np.maximum(high[first:last], np.maximum.reduceat(data, starts, axis=0), out=high[first:last])
+    values = np.empty((2 * pixels, n_channels), dtype=np.float32)
+    values[0::2], values[1::2] = low, high
+    samples = np.repeat(edges[:-1], 2)
+    samples[1::2] += np.diff(edges) // 2
+    return samples, values
 
 
 def minmax_decimate(data: np.ndarray, start: int, sampling_rate: float, pixels: int):
-    """(times s, values) with at most 2 points per pixel: each bin's min and max, in order.
-
-    data: (samples, channels). Keeps every spike's extreme visible, unlike striding.
-    """
-    n = len(data)
-    if n <= 2 * pixels:
-        return (start + np.arange(n)) / sampling_rate, data
-    size = int(np.ceil(n / pixels))
-    bins = n // size
-    body = data[:bins * size].reshape(bins, size, -1)
-    values = np.empty((2 * bins, data.shape[1]), dtype=data.dtype)
-    values[0::2] = body.min(axis=1)
-    values[1::2] = body.max(axis=1)
-    times = start + np.repeat(np.arange(bins) * size, 2) + np.tile([0, size // 2], bins)
-    return times / sampling_rate, values
+    """(times s, values) of an array already in memory (data: samples x channels), reduced as ``decimate_blocks``."""
+    samples, values = decimate_blocks(lambda a, b: data[a - start:b - start], start, start + len(data),
+                                      data.shape[1], pixels)
+    return samples / sampling_rate, values
 
 
 @dataclass(frozen=True)
@@ -68,13 +97,18 @@ class TraceLoader(EngineWorker):
             return
         with self.guarded():
             rec = request.recording
-            raw = rec.traces(request.start, request.stop)
+            start, stop = max(0, request.start), min(request.stop, rec.n_samples)
             reconstruction = None
-            if request.overlay is not None and len(raw) <= MAX_OVERLAY_SAMPLES:
+            if request.overlay is not None and stop - start <= MAX_OVERLAY_SAMPLES:
+                raw = rec.traces(start, stop)
                 reconstruction = self._reconstruct(request.overlay, raw, rec.sampling_rate)
+                times, raw_points = minmax_decimate(raw, start, rec.sampling_rate, request.pixels)
+            else:  # block by block: memory bounded whatever the span
+                samples, raw_points = decimate_blocks(rec.traces, start, stop, rec.n_channels, request.pixels,
+                                                      check=lambda: self.raise_if_stale(request.request_id))
+                times = samples / rec.sampling_rate
             if self.is_stale(request.request_id):
                 return
-            times, raw_points = minmax_decimate(raw, request.start, rec.sampling_rate, request.pixels)
             window = TraceWindow(request.request_id, request.start, request.stop, times, raw_points)
             if reconstruction is not None:
                 _, window.reconstruction = minmax_decimate(reconstruction, request.start, rec.sampling_rate,
