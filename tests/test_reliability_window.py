@@ -119,32 +119,39 @@ def test_after_a_sort_fails_the_progress_bar_goes_and_the_error_shows(qtbot, tmp
     close_window(qtbot, window)
 
 
+WINDOW_ON_A_FILE = """
+import sys
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+import app
+from app.launch import main
+qapp = app.create_application()  # the timers below need the application (kept alive by the name)
+def close():
+    for w in QApplication.topLevelWidgets():
+        if getattr(w, "last_error", None):
+            print("shown:", w.last_error, flush=True)
+            w.close()
+            return
+    QTimer.singleShot(100, close)
+QTimer.singleShot(100, close)
+sys.exit(main(["gui", sys.argv[1]]))
+"""
+
+
+def window_on_a_file(path, home, timeout: float = 60):
+    """``sparsesort gui PATH`` in a child process that closes the window once it shows an error."""
+    import subprocess
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home)}
+    return subprocess.run([sys.executable, "-c", WINDOW_ON_A_FILE, str(path)], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 @pytest.mark.skipif(os.name != "posix", reason="the child's exit status")
 def test_the_window_command_on_a_nan_file_never_aborts(nan_file, tmp_path):
     """In a child process, as a user starts it: the window opens, shows the error, and closes with status 0
     (it was 134: 'QThread: Destroyed while thread ... is still running')."""
-    import subprocess
-    import textwrap
-
-    code = textwrap.dedent(f"""
-        import sys
-        from PyQt6.QtCore import QTimer
-        from PyQt6.QtWidgets import QApplication
-        import app
-        qapp = app.create_application()  # the timers below need the application (kept alive by the name)
-        def close():
-            for w in QApplication.topLevelWidgets():
-                if getattr(w, "last_error", None):
-                    print("shown:", w.last_error, flush=True)
-                    w.close()
-                    return
-            QTimer.singleShot(100, close)
-        QTimer.singleShot(100, close)
-        sys.exit(app.main([{str(nan_file)!r}]))
-    """)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = window_on_a_file(nan_file, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"shown: {nan_file}" in done.stdout and "NaN" in done.stdout
     assert "Destroyed while thread" not in done.stderr

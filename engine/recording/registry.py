@@ -87,8 +87,8 @@ def _check_layout_against_meta(path: str, recording, options: ReaderOptions) -> 
     wrong = [f"{what} {value} (the meta says {meta})" for what, (value, meta) in given.items()
              if value is not None and value != meta]
     if wrong:
-        raise RecordingError(path, f"is a SpikeGLX recording whose meta file says how to read it; the "
-                                   f"{', '.join(wrong)} given disagree: leave them out")
+        raise RecordingError(path, f"is a SpikeGLX recording, read as its meta file says; leave out the raw "
+                                   f"layout given, which disagrees with it: {', '.join(wrong)}")
 
 
 def _open_spikeglx(path, options):
