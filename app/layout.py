@@ -7,9 +7,9 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 
 SCREEN_FRACTION = 0.92
-LEFT_WIDTH = (0.2, 360, 480)  # fraction of the window, least and most pixels
-RIGHT_FRACTION = 0.3
-MIDDLE_HEIGHTS = {"Traces": 0.5, "Raster": 0.25, "Curves": 0.25}
+LEFT_WIDTH = (0.2, 340, 480)  # fraction of the window, least and most pixels
+RIGHT_FRACTION = 0.27
+MIDDLE_HEIGHTS = {"Traces": 0.46, "Raster": 0.26, "Curves": 0.28}
 LEFT_HEIGHTS = {"Training": 0.45, "Units": 0.55}
 RIGHT_HEIGHTS = {"Filters": 0.34, "Waveforms": 0.33, "Amplitudes": 0.33}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 import h5py
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
 
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
             dock.setWidget(view)
             self.addDockWidget(where, dock)
             self.docks[name] = dock
+        self.splitDockWidget(self.docks["Raster"], self.docks["Curves"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["Curves"], self.docks["Log"])
         self.docks["Curves"].raise_()
         self.tabifyDockWidget(self.docks["Training"], self.docks["Probe"])
@@ -291,7 +292,8 @@ class MainWindow(QMainWindow):
                                 f"SNR {snap.snr_db:.2f} dB")
 
     def _on_job_progress(self, name: str, percent: int) -> None:
-        self.job_progress.setFormat(f"{name} %p%")
+        self.job_progress.setFormat(f"{name} %p%" if percent else f"{name} ...")
+        self.job_progress.setMaximum(100 if percent else 0)  # busy until the job gives a fraction
         self.job_progress.setValue(percent)
         self.job_progress.setVisible(percent < 100)
 
@@ -323,7 +325,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._proportions_pending:
             self._proportions_pending = False
-            apply_default_proportions(self)
+            QTimer.singleShot(0, lambda: apply_default_proportions(self))  # once the docks have their first sizes
 
     def _restore_settings(self) -> None:
         geometry, state = self.settings.value("geometry"), self.settings.value("window_state")

@@ -16,6 +16,9 @@ class CurvesView(CanvasView):
         self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error (true units)")
         for plot in (self.loss_plot, self.snr_plot, self.error_plot):
             plot.setLabel("bottom", "step")
+            plot.getAxis("bottom").setHeight(32)  # room for the ticks and "step" at any dock height
+            plot.getAxis("left").setWidth(44)  # ticks as 0.0123 fit; the three plots line up
+            plot.titleLabel.setMaximumHeight(22)
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e0e0e0", width=2), symbol="o", symbolSize=4)
         self.snr_curve = self.snr_plot.plot(pen=pg.mkPen("#7fd07f", width=2), symbol="o", symbolSize=4)
         self.error_curves: list[pg.PlotDataItem] = []

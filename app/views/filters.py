@@ -8,7 +8,8 @@ from app.colors import unit_color
 from app.views.canvas import CanvasView
 from engine.groundtruth.metrics import best_shift, match_filters
 
-COLUMNS = 4
+MIN_PLOT_WIDTH_PX = 175  # a title such as "unit 12 · error 0.014" fits
+MAX_COLUMNS = 6
 
 
 def _flatten(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +37,7 @@ class FilterView(CanvasView):
         self._learned: list[pg.PlotDataItem] = []
         self._truth: list[pg.PlotDataItem] = []
         self.titles: dict[int, str] = {}  # filter -> its plot's title
+        self._columns = 1
         self.errors: dict[int, float] = {}  # learned unit -> error against its matched true unit
         controller.filtersChanged.connect(self.show_filters)
         controller.selectionChanged.connect(lambda _: self._update_titles())
@@ -45,14 +47,28 @@ class FilterView(CanvasView):
     def _rebuild(self, n_units: int) -> None:
         self.canvas.clear()
         self.plots, self._learned, self._truth = [], [], []
+        self._columns = self.columns()
         for unit in range(n_units):
-            plot = self.canvas.addPlot(row=unit // COLUMNS, col=unit % COLUMNS)
+            plot = self.canvas.addPlot(row=unit // self._columns, col=unit % self._columns)
             plot.hideAxis("bottom")
             plot.hideAxis("left")
             plot.setMouseEnabled(x=False, y=False)
             self._truth.append(plot.plot(pen=pg.mkPen("#888888", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)))
             self._learned.append(plot.plot(pen=pg.mkPen(unit_color(unit), width=2)))
             self.plots.append(plot)
+
+    def columns(self) -> int:
+        """As many columns as the width gives each plot room for its title."""
+        return int(np.clip(self.width() // MIN_PLOT_WIDTH_PX, 1, MAX_COLUMNS))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.plots and self.columns() != self._columns:
+            self._columns = self.columns()
+            for plot in self.plots:
+                self.canvas.ci.removeItem(plot)
+            for unit, plot in enumerate(self.plots):
+                self.canvas.ci.addItem(plot, row=unit // self._columns, col=unit % self._columns)
 
     def show_filters(self, filters: np.ndarray) -> None:
         if len(filters) != len(self.plots):

@@ -5,7 +5,7 @@ import math
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
-from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.colors import motif_color
 from engine.motifs.discovery import MotifConfig
@@ -41,12 +41,11 @@ class MotifsView(QWidget):
         self.find_button.clicked.connect(self.find)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        controls = QHBoxLayout()
-        for text, box in (("K", self.k_box), ("bin", self.bin_box), ("length", self.length_box)):
-            controls.addWidget(QLabel(text))
-            controls.addWidget(box)
-        controls.addWidget(self.find_button)
-        controls.addStretch(1)
+        controls = QGridLayout()  # two rows: the column of docks it shares stays narrow
+        for col, (text, box) in enumerate((("K", self.k_box), ("bin", self.bin_box), ("length", self.length_box))):
+            controls.addWidget(QLabel(text), 0, 2 * col)
+            controls.addWidget(box, 0, 2 * col + 1)
+        controls.addWidget(self.find_button, 1, 0, 1, 6)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setMinimumHeight(MIN_CANVAS_HEIGHT)
         layout = QVBoxLayout(self)
