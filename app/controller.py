@@ -66,6 +66,7 @@ class Controller(QObject):
         self.hide_noise = False  # clusters labelled noise: hidden (True) or greyed in every view
         self.min_amplitudes: np.ndarray | None = None
         self.spikes: SortResult | None = None
+        self.sorted_seconds = 0.0  # how much of the recording the spikes cover (the visible window while training)
         self.history = empty_history()
         self.noise_sigma: np.ndarray | None = None
         self.selected_units: list[int] = []
@@ -319,6 +320,8 @@ class Controller(QObject):
             return
         if request.whole or self.spikes is None or self.spikes.n_units != result.n_units:
             self.spikes = result
+            stop = self.recording.n_samples if request.stop is None else request.stop
+            self.sorted_seconds = (stop - request.start) / self.recording.sampling_rate
         else:
             old = self.spikes
             outside = (old.times < request.start) | (old.times >= request.stop)

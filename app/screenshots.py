@@ -67,6 +67,13 @@ def main(argv=None) -> int:
 
     def finish() -> None:
         save("sorted")
+        for name in ("Similarity", "Correlograms"):
+            window.curation_docks[name].raise_()
+        window.docks["Probe"].raise_()
+        QTimer.singleShot(800, curation)
+
+    def curation() -> None:
+        save("curation")
         window.actions["overlay"].trigger()
         window.traces.zoom(0.1)
         QTimer.singleShot(1500, lambda: (save("overlay"), window.close()))

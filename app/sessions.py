@@ -93,6 +93,7 @@ def load_session(c, path) -> bool:
     c.set_model(session.filters, session.lam, session.min_amplitudes)
     c.spikes = SortResult(session.spike_times, session.spike_units, session.spike_amplitudes,
                           session.sampling_rate, len(session.filters))
+    c.sorted_seconds = c.recording.duration
     c.history = empty_history()
     c.history.update({k: list(v) for k, v in session.history.items() if k in c.history})
     c.curation.adopt_session(path, session)

@@ -7,11 +7,12 @@ import numpy as np
 import probeinterface
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.curation.positions import unit_channels, unit_positions
 
 CONTACT_BRUSH, HIGHLIGHT_BRUSH = pg.mkBrush("#3a3f4e"), pg.mkBrush("#e8d44d")
+MIN_VIEW_UM = 120.0  # a tetrode or a single wire is not blown up to fill the view
 
 
 def probe_of(positions: np.ndarray) -> probeinterface.Probe:
@@ -47,11 +48,15 @@ class ProbeView(QWidget):
         self.all_channels = QPushButton("all channels")
         self.to_traces.clicked.connect(lambda: controller.set_trace_channels(self.highlighted))
         self.all_channels.clicked.connect(lambda: controller.set_trace_channels(None))
+        self.note = QLabel("One channel: every unit sits on it.")
+        self.note.setStyleSheet("color: #9aa0b4; padding: 2px 6px")
+        self.note.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.to_traces)
         buttons.addWidget(self.all_channels)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.note)
         layout.addWidget(self.plot, 1)
         layout.addLayout(buttons)
         self.probe: probeinterface.Probe | None = None
@@ -66,7 +71,11 @@ class ProbeView(QWidget):
         self.probe = probe_of(rec.channel_positions)
         width = self.probe.contact_shape_params[0]["width"]
         self.contacts.setData(pos=self.probe.contact_positions, size=width)
-        self.plot.autoRange()
+        lo, hi = self.probe.contact_positions.min(axis=0), self.probe.contact_positions.max(axis=0)
+        centre, half = (lo + hi) / 2, np.maximum((hi - lo) / 2 + width, MIN_VIEW_UM / 2)
+        self.plot.setRange(xRange=(centre[0] - half[0], centre[0] + half[0]),
+                           yRange=(centre[1] - half[1], centre[1] + half[1]), padding=0.05)
+        self.note.setVisible(rec.n_channels == 1)
         self.refresh()
 
     def refresh(self) -> None:

@@ -11,9 +11,11 @@ from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QSplitter
 from app.views.cluster_view import ClusterView
 from app.colors import NOISE_COLOR
 from engine.curation.similarity import cluster_similarity, filter_similarity
+from engine.curation.suggestions import CANDIDATE_SIMILARITY
 
 
 class SimilarityView(ClusterView):
+    wants_selection = False
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
         self.plot = pg.PlotWidget()
@@ -75,8 +77,8 @@ class SimilarityView(ClusterView):
                 item.setForeground(QBrush(QColor(NOISE_COLOR).lighter(160)))
             self.list.addItem(item)
         if not evidence:
-            self.list.addItem("no pair of units is alike enough to consider merging"
-                              if self.curation.curation is not None else "")
+            self.list.addItem(f"No two units' mean waveforms are {CANDIDATE_SIMILARITY:.1f} alike or more: "
+                              "nothing to merge." if self.curation.curation is not None else "")
         self._mark_selection()
 
     def _mark_selection(self) -> None:

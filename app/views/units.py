@@ -66,7 +66,8 @@ class UnitsView(QWidget):
             label = curation.curation.label_of(cluster)
             amplitude = float(c.spikes.amplitudes[spikes].mean()) if len(spikes) else 0.0
             values = {"unit": str(cluster), "spikes": str(counts[cluster]),
-                      "rate (Hz)": _number(counts[cluster] / c.recording.duration), "amp.": _number(amplitude, 1),
+                      "rate (Hz)": _number(counts[cluster] / c.sorted_seconds if c.sorted_seconds else None),
+                      "amp.": _number(amplitude, 1),
                       "SNR": _number(q.snr if q else None, 1),
                       "ISI viol.": _number(q.isi_violation_ratio if q else None),
                       "presence": _number(q.presence_ratio if q else None),
