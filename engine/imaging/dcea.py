@@ -49,14 +49,14 @@ class DenoiserConfig:
     peak: float = 1.0
     tied: bool = True
     n_filters: int = 32
-    filter_size: int = 7
+    filter_size: int = 11
     n_steps: int = 10  # unrolled FISTA steps
     lam_scale: float = 1.0  # initial threshold of every filter's codes, times sqrt(peak) (the counts' noise level)
-    step_scale: float = 1.0  # initial multiple of the encoder step 1 / (L peak), learned
+    step_scale: float = 2.0  # initial multiple of the encoder step 1 / (L max y), learned
     train_steps: int = 200
     batch_size: int = 8
     patch_size: int = 48
-    learning_rate: float = 5e-3  # Adam on the filters
+    learning_rate: float = 1e-2  # Adam on the filters
     scalar_learning_rate: float = 5e-2  # Adam on the log thresholds and the log step scale
     seed: int = 0
 
@@ -79,7 +79,7 @@ class PoissonImageDCEA(nn.Module):
         self.peak = float(peak)
         self.tied = bool(tied)
         self.n_steps = int(n_steps)
-        self.likelihood = Poisson(elu_residual=True)
+        self.likelihood = Poisson()
         self.weight = nn.Parameter(torch.as_tensor(filters).clone())
         if not self.tied:
             synthesis, analysis = encoder_filters if encoder_filters is not None else (filters, filters)
@@ -132,9 +132,7 @@ class PoissonImageDCEA(nn.Module):
         n_steps = self.n_steps if n_steps is None else n_steps
         b = baseline(y)
         synthesis, analysis = self._synthesis(), self._analysis()
-        # The Poisson curvature exp(eta) is the rate, which near the fit stays below the peak: the step is
-        # set from the peak, not from the largest count (which grows with the image's size).
-        step = self.log_step_scale.exp() / (self.lipschitz * self.peak)
+        step = self.log_step_scale.exp() / (self.lipschitz * self.likelihood.curvature(y))
         activation = SoftThreshold(self.log_lam.exp()[None, :, None, None])
         codes = y.new_zeros(y.shape[0], self.n_filters, *y.shape[2:])
         return unrolled_fista(y, codes, n_steps, step, self.likelihood, activation,

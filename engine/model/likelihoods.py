@@ -68,18 +68,9 @@ class Binomial:
         return rng.binomial(self.trials, 1.0 / (1.0 + np.exp(-eta))).astype(float)
 
 
-@dataclass
 class Poisson:
-    """y counts, exp mean: nll = exp(eta) - y eta.
+    """y counts, exp mean: nll = exp(eta) - y eta."""
 
-    With ``elu_residual`` the encoder's residual is ELU(y - exp(eta)), as in
-    the seed's table for Poisson images: where the rate overshoots the counts
-    (early in the iteration, or in a dark region) the step is bounded by one
-    count instead of growing with exp(eta), which lets the step be set from
-    the peak rate rather than from the largest count. The nll is unchanged.
-    """
-
-    elu_residual: bool = False
     name = "poisson"
 
     def mean(self, eta: torch.Tensor) -> torch.Tensor:
@@ -89,8 +80,7 @@ class Poisson:
         return np.log(np.maximum(np.asarray(mu, dtype=float), 1e-6))
 
     def residual(self, y: torch.Tensor, eta: torch.Tensor) -> torch.Tensor:
-        residual = y - self.mean(eta)
-        return F.elu(residual) if self.elu_residual else residual
+        return y - self.mean(eta)
 
     def nll(self, y: torch.Tensor, eta: torch.Tensor) -> torch.Tensor:
         return self.mean(eta) - y * eta
