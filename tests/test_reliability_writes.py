@@ -122,3 +122,23 @@ def test_the_sweep_harness_finds_the_torn_export_it_is_meant_to_find(tmp_path):
     done = subprocess.run([sys.executable, "-c", code.format(root=root, folder=str(tmp_path))], capture_output=True,
                           text=True, timeout=120, cwd=root)
     assert json.loads(done.stdout.splitlines()[-1])["torn"] > 0, done.stderr
+
+
+def test_where_folders_cannot_be_swapped_a_crash_between_the_two_renames_is_undone_by_the_next_export(
+        tmp_path, monkeypatch):
+    import engine.io.atomic as atomic
+
+    old, new = make_session(seed=1), make_session(seed=2)
+    folder = tmp_path / "phy"
+    export_phy(old, folder)
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: False)  # a file system without RENAME_EXCHANGE
+    export_phy(new, folder)
+    np.testing.assert_array_equal(np.load(folder / "spike_times.npy"), np.sort(new.spike_times))
+    assert sorted(os.listdir(tmp_path)) == ["phy"]
+    # killed between the renames: the old folder aside, the new one complete but not yet in place
+    aside = atomic.side_name(folder, atomic.PREVIOUS, pid=_dead_pid())
+    os.rename(folder, aside)
+    export_phy(old, atomic.side_name(folder, pid=_dead_pid()))
+    assert atomic.remove_stale_partials(folder)  # what the next export (or open) does first
+    np.testing.assert_array_equal(np.load(folder / "spike_times.npy"), np.sort(new.spike_times))  # put back
+    assert sorted(os.listdir(tmp_path)) == ["phy"]
