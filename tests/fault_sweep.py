@@ -14,7 +14,6 @@ import io
 import json
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys

@@ -175,8 +175,9 @@ def atomic_folder(path):
     try:
         yield tmp
         for name in os.listdir(tmp):
-            with open(os.path.join(tmp, name), "rb") as f:
-                os.fsync(f.fileno())
+            if os.path.isfile(os.path.join(tmp, name)):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    os.fsync(f.fileno())
         fsync_folder(os.path.join(tmp, "."))
         if not os.path.exists(path):
             os.rename(tmp, path)
