@@ -28,6 +28,16 @@ RECLUSTER_PARTS = 2
 QUALITY_DELAY_MS = 300
 
 
+def recluster_groups(recording, times, spikes) -> list[np.ndarray]:
+    """The spikes k-means puts apart from the largest group (PCA features of their snippets)."""
+    from sklearn.cluster import KMeans
+
+    features = pca_features(read_snippets(recording, times), 3)
+    parts = KMeans(RECLUSTER_PARTS, n_init=4, random_state=0).fit_predict(features)
+    largest = np.bincount(parts).argmax()
+    return [spikes[parts == p] for p in range(RECLUSTER_PARTS) if p != largest]
+
+
 def measure(recording, times, amplitudes, clusters, ids, noise_sigma, noise, progress):
     """Quality metrics and merge evidence of the clusters (on the jobs thread): (quality, evidence)."""
     quality = quality_metrics(recording, times, amplitudes, clusters, ids, noise_sigma)
@@ -144,21 +154,24 @@ class CurationController(QObject):
         return self._act(lambda c: c.split(cluster, spikes), select=lambda into: [cluster, into])
 
     def recluster(self) -> bool:
-        """Split the selected cluster by k-means on the PCA features of its spikes' waveforms."""
-        from sklearn.cluster import KMeans
-
+        """Split the selected cluster by k-means on the PCA features of its spikes' waveforms (computed on
+        the jobs thread; the split follows when they arrive, unless the curation changed meanwhile)."""
         selected = self.controller.selected_units
         if len(selected) != 1 or self.curation is None:
             return False
-        cluster = selected[0]
-        spikes = self.curation.spikes_of(cluster)
+        cluster, curation = selected[0], self.curation
+        spikes = curation.spikes_of(cluster)
         if len(spikes) < 2 * RECLUSTER_PARTS:
             return False
-        features = pca_features(read_snippets(self.controller.recording, self.curation.times[spikes]), 3)
-        parts = KMeans(RECLUSTER_PARTS, n_init=4, random_state=0).fit_predict(features)
-        largest = np.bincount(parts).argmax()
-        groups = [spikes[parts == p] for p in range(RECLUSTER_PARTS) if p != largest]
-        return self._act(lambda c: c.split_groups(cluster, groups), select=lambda into: [cluster, *into])
+        recording, times, revision = self.controller.recording, curation.times[spikes], curation.revision
+
+        def done(groups) -> None:
+            if self.curation is curation and curation.revision == revision:
+                self._act(lambda c: c.split_groups(cluster, groups), select=lambda into: [cluster, *into])
+
+        self.controller.jobs.submit("Re-clustering", lambda progress: recluster_groups(recording, times, spikes),
+                                    done, kind="recluster")
+        return True
 
     def label(self, label: str, clusters=None) -> bool:
         clusters = list(clusters if clusters is not None else self.controller.selected_units)

@@ -88,12 +88,13 @@ def test_feature_lasso_recluster_next_unit_and_noise(qtbot, window):
     c = window.controller
     c.set_selected_units([0])
     features = window.curation_docks["Features"].widget()
-    assert len(features.features) == window.units.count_column()[0]
+    qtbot.waitUntil(lambda: len(features.features) == window.units.count_column()[0], timeout=TIMEOUT_MS)
     features.lasso(np.array([[0.0, -1e9], [1e9, -1e9], [1e9, 1e9], [0.0, 1e9]]))  # PC 1 > 0
     chosen = c.curation.spike_selection
     assert 0 < len(chosen) < len(features.features) and np.all(np.isin(chosen, c.curation.spikes_of(0)))
-    press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)  # re-cluster into two
-    assert window.units.ids == [0, 1, 2, 3] and c.selected_units == [0, 3]
+    press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)  # re-cluster into two (jobs thread)
+    qtbot.waitUntil(lambda: window.units.ids == [0, 1, 2, 3], timeout=TIMEOUT_MS)
+    assert c.selected_units == [0, 3]
     press(qtbot, window, Qt.Key.Key_Space)
     assert c.selected_units == [0]  # after the last unit (3) comes the first
     press(qtbot, window, Qt.Key.Key_Space)

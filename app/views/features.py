@@ -1,6 +1,6 @@
 """PCA features of the selected clusters' spike waveforms; Ctrl + drag lassoes spikes for a split.
 
-Features are computed for at most MAX_SPIKES spikes per cluster (a random sample beyond that),
+Features are computed on the jobs thread, for at most MAX_SPIKES spikes per cluster (a random sample beyond that),
 so a lasso here selects among those; the amplitude view selects among all spikes.
 """
 from __future__ import annotations
@@ -16,6 +16,16 @@ MAX_SPIKES = 5000
 CHANNELS = 4
 
 
+def cluster_features(recording, times, sizes) -> np.ndarray:
+    """(spikes, 2) PCA scores of the spikes' snippets on the best channels of each group (consecutive
+    ``sizes`` spikes per cluster)."""
+    snippets = read_snippets(recording, times)
+    bounds = np.cumsum([0, *sizes])
+    channels = np.unique(np.concatenate([best_channels(snippets[a:b].mean(0), CHANNELS)
+                                         for a, b in zip(bounds[:-1], bounds[1:]) if b > a]))
+    return pca_features(snippets[..., channels], 2)
+
+
 class FeatureView(ClusterView):
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
@@ -25,31 +35,37 @@ class FeatureView(ClusterView):
         self.layout_.addWidget(self.plot)
         self.spikes = np.zeros(0, dtype=np.int64)  # the spike of each point
         self.features = np.zeros((0, 2))
+        self.computing = False  # features on their way from the jobs thread
         self.highlight = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w"), brush=None)
         self.curation.spikeSelectionChanged.connect(self._show_spike_selection)
 
     def redraw(self, clusters):
+        """Read the snippets and project them on the jobs thread; draw when they arrive."""
         self.plot.clear()
-        groups = [sample_spikes(self.curation.spikes_of(c), MAX_SPIKES, c) for c in clusters]
-        self.spikes = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
         self.features = np.zeros((0, 2))
-        if len(self.spikes) < 3:
+        groups = [sample_spikes(self.curation.spikes_of(c), MAX_SPIKES, c) for c in clusters]
+        spikes = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+        self.spikes = spikes
+        self.computing = len(spikes) >= 3
+        if not self.computing:
             return
-        snippets = read_snippets(self.controller.recording, self.controller.spikes.times[self.spikes])
-        channels = np.unique(np.concatenate([best_channels(snippets[self._group_mask(groups, i)].mean(0), CHANNELS)
-                                             for i in range(len(groups)) if len(groups[i])]))
-        self.features = pca_features(snippets[..., channels], 2)
-        for i, c in enumerate(clusters):
-            mask = self._group_mask(groups, i)
-            self.plot.addItem(pg.ScatterPlotItem(*self.features[mask].T, size=3, pen=None, brush=self.brush(c, 160)))
+        recording, times = self.controller.recording, self.controller.spikes.times[spikes]
+        sizes = [len(g) for g in groups]
+        self.controller.jobs.submit("Computing features", lambda progress: cluster_features(recording, times, sizes),
+                                    lambda features: self._draw(clusters, spikes, sizes, features), kind="features")
+
+    def _draw(self, clusters, spikes, sizes, features) -> None:
+        if spikes is not self.spikes:
+            return  # another selection came since
+        self.computing = False
+        self.features = features
+        start = 0
+        for c, size in zip(clusters, sizes):
+            part = features[start:start + size]
+            start += size
+            self.plot.addItem(pg.ScatterPlotItem(*part.T, size=3, pen=None, brush=self.brush(c, 160)))
         self.plot.addItem(self.highlight)
         self._show_spike_selection(self.curation.spike_selection)
-
-    def _group_mask(self, groups, i: int) -> np.ndarray:
-        start = sum(len(g) for g in groups[:i])
-        mask = np.zeros(len(self.spikes), dtype=bool)
-        mask[start:start + len(groups[i])] = True
-        return mask
 
     def _show_spike_selection(self, spikes) -> None:
         shown = np.isin(self.spikes, spikes) if len(self.features) else np.zeros(0, dtype=bool)
