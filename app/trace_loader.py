@@ -18,6 +18,7 @@ from app.workers import ModelCache, ModelSpec
 from engine.recording.base import Recording
 
 MAX_OVERLAY_SAMPLES = 400_000  # the reconstruction needs the encoder: skip it on long windows
+MAX_OVERLAY_VALUES = 1 << 22  # and on windows of many channels: the window is held whole (16 MB of float32)
 BLOCK_VALUES = 1 << 21  # samples x channels read at once: 8 MB of float32
 
 
@@ -99,7 +100,8 @@ class TraceLoader(EngineWorker):
             rec = request.recording
             start, stop = max(0, request.start), min(request.stop, rec.n_samples)
             reconstruction = None
-            if request.overlay is not None and stop - start <= MAX_OVERLAY_SAMPLES:
+            n = stop - start
+            if request.overlay is not None and n <= MAX_OVERLAY_SAMPLES and n * rec.n_channels <= MAX_OVERLAY_VALUES:
                 raw = rec.traces(start, stop)
                 reconstruction = self._reconstruct(request.overlay, raw, rec.sampling_rate)
                 times, raw_points = minmax_decimate(raw, start, rec.sampling_rate, request.pixels)
