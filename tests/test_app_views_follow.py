@@ -44,7 +44,7 @@ def test_noise_is_greyed_everywhere_or_hidden_when_the_user_chooses(qtbot, windo
     c.set_selected_units([1])
     window.actions["label_noise"].trigger()
     assert NOISE_COLOR in mark_colors(window)
-    assert window.raster._rows[1].opts["pen"].color().name() == NOISE_COLOR
+    assert window.raster.row_pen(1).color().name() == NOISE_COLOR
     assert "noise" in window.filters.titles[1]
     window.actions["hide_noise"].trigger()
     assert window.raster.row_ids == [0, 2] and 1 not in set(window.traces.mark_clusters)
@@ -58,6 +58,10 @@ def test_the_raster_shows_and_follows_the_traces_window(qtbot, window):
     traces.set_x_range(2.0, 3.0)
     assert np.allclose(raster.window(), (2.0, 3.0))
     assert np.allclose(raster.band.getRegion(), (2.0, 3.0))
+    x, _ = raster.ticks.getData()
+    spikes = window.controller.spikes
+    seconds = spikes.times / spikes.sampling_rate
+    assert len(x) == np.count_nonzero((seconds >= 2.0) & (seconds <= 3.0)) > 0  # the window's spikes only
     traces.zoom(0.5)
     traces.scroll(1.0)
     assert np.allclose(raster.window(), traces.x_range())

@@ -15,6 +15,7 @@ CLICK_TOLERANCE_PX = 6
 TICK_HALF_HEIGHT = 0.4
 OVERVIEW_HEIGHT_PX = 46
 OVERVIEW_BINS = 600
+MAX_TICKS = 30_000
 BAND_BRUSH = (255, 255, 255, 40)
 
 
@@ -49,12 +50,17 @@ class RasterView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.overview)
         self.overview.getAxis("left").setWidth(self.plot.getAxis("left").width())
-        self._rows: list[pg.PlotCurveItem] = []
+        self.ticks = pg.ScatterPlotItem(symbol="|", brush=None)  # one item for every row: cheap to redraw
+        self.plot.addItem(self.ticks)
+        self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)  # shown spikes, sorted in time
+        self._pens: list = []
         self.row_ids: list[int] = []  # the cluster of each row, bottom up
         self.spike_counts: list[int] = []
         self._band_moving = False
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.plot.getViewBox().sigXRangeChanged.connect(self._show_window)
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._draw_ticks())
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._draw_ticks())
         self.band.sigRegionChanged.connect(self._on_band)
         self.curation.changed.connect(self.show_clusters)
         controller.selectionChanged.connect(lambda _: self._style_rows())
@@ -97,36 +103,58 @@ class RasterView(QWidget):
         self._band_moving = False
 
     def show_clusters(self) -> None:
-        for row in self._rows:
-            self.plot.removeItem(row)
-        self._rows, self.row_ids, self.spike_counts = [], [], []
+        """One row per shown cluster; the ticks of the spikes in the time window are drawn (all of them
+        would be millions of points on an hour of 300 units)."""
+        self.row_ids, self.spike_counts = [], []
         spikes, rec = self.controller.spikes, self.controller.recording
-        if spikes is None or rec is None or self.curation.curation is None:
+        if spikes is None or rec is None or self.curation.curation is None \
+                or len(self.curation.curation.times) != len(spikes):
+            self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)
+            self.ticks.clear()
             self.density.setData([], [])
             return
         self.row_ids = self.curation.shown_ids()
-        shown_spikes = []
-        for index, cluster in enumerate(self.row_ids):
-            mine = self.curation.spikes_of(cluster)
-            row = tick_row(spikes.times[mine] / spikes.sampling_rate, index)
-            self.plot.addItem(row)
-            self._rows.append(row)
-            self.spike_counts.append(len(mine))
-            shown_spikes.append(mine)
+        clusters = self.curation.curation.spike_clusters()
+        row_of_cluster = {c: i for i, c in enumerate(self.row_ids)}
+        rows = np.array([row_of_cluster.get(int(k), -1) for k in range(int(clusters.max(initial=-1)) + 1)] or [-1])
+        spike_rows = rows[clusters] if len(clusters) else np.zeros(0, np.int64)
+        keep = spike_rows >= 0
+        seconds = spikes.times[keep] / spikes.sampling_rate
+        order = np.argsort(seconds, kind="stable")
+        self._seconds, self._row_of = seconds[order], spike_rows[keep][order]
+        self.spike_counts = np.bincount(self._row_of, minlength=len(self.row_ids)).tolist()
         self.plot.setYRange(-0.5, len(self.row_ids) - 0.5, padding=0.05)
         self.plot.getAxis("left").setTicks([[(i, str(c)) for i, c in enumerate(self.row_ids)]]
                                            if len(self.row_ids) <= 40 else None)
-        seconds = spikes.times[np.concatenate(shown_spikes)] / spikes.sampling_rate if shown_spikes else []
         edges = np.linspace(0, rec.duration, OVERVIEW_BINS + 1)
-        counts = np.histogram(seconds, edges)[0] / max(edges[1] - edges[0], 1e-9)
+        counts = np.histogram(self._seconds, edges)[0] / max(edges[1] - edges[0], 1e-9)
         self.density.setData(edges, counts, stepMode="center")
         self.overview.setYRange(0, max(1.0, float(counts.max()) if len(counts) else 1.0), padding=0.05)
         self._style_rows()
 
     def _style_rows(self) -> None:
         selected = set(self.controller.selected_units)
-        for cluster, row in zip(self.row_ids, self._rows):
-            row.setPen(pg.mkPen(self.curation.color(cluster), width=3 if cluster in selected else 1))
+        self._pens = [pg.mkPen(self.curation.color(c), width=3 if c in selected else 1) for c in self.row_ids]
+        self._draw_ticks()
+
+    def row_pen(self, row: int):
+        return self._pens[row]
+
+    def _draw_ticks(self) -> None:
+        """The ticks of the spikes in the window (evenly thinned to MAX_TICKS when zoomed far out)."""
+        if not len(self.row_ids):
+            self.ticks.clear()
+            return
+        lo, hi = self.window()
+        first, last = np.searchsorted(self._seconds, [lo, hi])
+        index = np.arange(first, last)
+        if len(index) > MAX_TICKS:
+            index = np.linspace(first, last - 1, MAX_TICKS).astype(np.int64)
+        rows = self._row_of[index]
+        box = self.plot.getViewBox()
+        low, high = box.viewRange()[1]
+        size = max(3.0, 2 * TICK_HALF_HEIGHT * box.height() / max(high - low, 1e-9))
+        self.ticks.setData(self._seconds[index], rows, size=size, pen=[self._pens[r] for r in rows])
 
     def _on_click(self, event) -> None:
         spikes = self.controller.spikes
@@ -138,7 +166,7 @@ class RasterView(QWidget):
         if not 0 <= index < len(self.row_ids):
             return
         cluster = self.row_ids[index]
-        seconds = spikes.times[self.curation.spikes_of(cluster)] / spikes.sampling_rate
+        seconds = self._seconds[self._row_of == index]
         if not len(seconds):
             return
         nearest = seconds[np.abs(seconds - point.x()).argmin()]
