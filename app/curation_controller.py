@@ -59,6 +59,7 @@ class CurationController(QObject):
         self.session_path: str | None = None
         self.quality: dict = {}
         self.evidence: list = []  # engine.curation.suggestions.PairEvidence, suggested first
+        self._clusters, self._clusters_key, self._clusters_base = None, None, None  # spike_clusters() cache
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
@@ -210,6 +211,17 @@ class CurationController(QObject):
     def cluster_ids(self) -> list[int]:
         return self.curation.cluster_ids() if self.curation is not None else []
 
+    def spike_clusters(self) -> np.ndarray:
+        """The cluster of every spike (read-only, shared: computed once per change, not per frame)."""
+        key = (id(self.curation), self.curation.revision, len(self.curation.times)) if self.curation else None
+        if key is None:
+            return np.zeros(0, np.int64)
+        if self._clusters_key != key or self._clusters_base is not self.curation.times:
+            self._clusters = self.curation.spike_clusters()
+            self._clusters.setflags(write=False)
+            self._clusters_key, self._clusters_base = key, self.curation.times
+        return self._clusters
+
     def label_of(self, cluster: int) -> str | None:
         return self.curation.label_of(cluster) if self.curation is not None else None
 
@@ -228,7 +240,7 @@ class CurationController(QObject):
         """The cluster that holds most of each filter's spikes (a filter's own id until merges and splits)."""
         if self.curation is None:
             return {}
-        clusters, units = self.curation.spike_clusters(), self.curation.units
+        clusters, units = self.spike_clusters(), self.curation.units
         out = {}
         for unit in range(self.curation.n_units):
             mine = clusters[units == unit]

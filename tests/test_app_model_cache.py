@@ -48,11 +48,13 @@ def test_the_similarity_view_follows_filters_updated_in_place(qtbot, tmp_path):
         sort_with_true_filters(qtbot, win, str(recording))
         c, view = win.controller, win.curation_docks["Similarity"].widget()
         c.set_selected_units([0])
+        qtbot.waitUntil(lambda: view.matrix.shape == (3, 3), timeout=10_000)  # from the jobs thread
         before = view.matrix.copy()
         assert before[0, 1] < 0.99
         c.filters[1] = c.filters[0]  # in place: the array keeps its id
         c.filtersChanged.emit(c.filters)
         c.curation.changed.emit()
-        assert view.matrix[0, 1] > 0.99 and not np.allclose(view.matrix, before)
+        qtbot.waitUntil(lambda: view.matrix[0, 1] > 0.99, timeout=10_000)
+        assert not np.allclose(view.matrix, before)
     finally:
         close_window(qtbot, win)

@@ -114,7 +114,7 @@ class RasterView(QWidget):
             self.density.setData([], [])
             return
         self.row_ids = self.curation.shown_ids()
-        clusters = self.curation.curation.spike_clusters()
+        clusters = self.curation.spike_clusters()
         row_of_cluster = {c: i for i, c in enumerate(self.row_ids)}
         rows = np.array([row_of_cluster.get(int(k), -1) for k in range(int(clusters.max(initial=-1)) + 1)] or [-1])
         spike_rows = rows[clusters] if len(clusters) else np.zeros(0, np.int64)

@@ -14,6 +14,17 @@ from engine.curation.similarity import cluster_similarity, filter_similarity
 from engine.curation.suggestions import CANDIDATE_SIMILARITY
 
 
+def similarity_matrix(filters, units, clusters, ids, filter_sim=None) -> tuple[np.ndarray, np.ndarray]:
+    """(filter similarity, cluster similarity over ``ids``): a cluster is as alike as its best filter."""
+    filter_sim = filter_similarity(filters) if filter_sim is None else filter_sim
+    n = len(filters)
+    pairs = np.unique(np.asarray(clusters, dtype=np.int64) * n + np.asarray(units, dtype=np.int64))
+    held: dict[int, list[int]] = {}
+    for cluster, unit in zip((pairs // n).tolist(), (pairs % n).tolist()):
+        held.setdefault(cluster, []).append(unit)
+    return filter_sim, cluster_similarity(filter_sim, {c: held.get(c, []) for c in ids})
+
+
 class SimilarityView(ClusterView):
     wants_selection = False
     def __init__(self, controller, parent=None):
@@ -38,11 +49,14 @@ class SimilarityView(ClusterView):
         self._filter_sim: tuple[int, np.ndarray] | None = None  # (controller.filters_version, its similarity)
         self.curation.measured.connect(self._list_evidence)
 
-    def _filters_similarity(self) -> np.ndarray:
-        version = self.controller.filters_version
-        if self._filter_sim is None or self._filter_sim[0] != version:
-            self._filter_sim = (version, filter_similarity(self.controller.filters))
-        return self._filter_sim[1]
+    def _draw_matrix(self, version: int, ids: list[int], filter_sim: np.ndarray, matrix: np.ndarray) -> None:
+        if version != self.controller.filters_version or ids != self.curation.cluster_ids():
+            return  # the filters or the clusters changed while it was computed: a newer job follows
+        self._filter_sim, self.ids, self.matrix = (version, filter_sim), ids, matrix
+        self.image.setImage(matrix.T, levels=(0.0, 1.0))
+        ticks = [[(i + 0.5, str(c)) for i, c in enumerate(ids)]] if len(ids) <= 40 else None
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setTicks(ticks)
 
     def on_selection(self) -> None:
         self._mark_selection()  # the matrix depends on the curation only
@@ -54,13 +68,13 @@ class SimilarityView(ClusterView):
             super().refresh()
 
     def redraw(self, clusters):
-        curation = self.curation.curation
-        self.ids = curation.cluster_ids()
-        self.matrix = cluster_similarity(self._filters_similarity(), {c: curation.filters_of(c) for c in self.ids})
-        self.image.setImage(self.matrix.T, levels=(0.0, 1.0))
-        ticks = [[(i + 0.5, str(c)) for i, c in enumerate(self.ids)]]
-        for axis in ("bottom", "left"):
-            self.plot.getAxis(axis).setTicks(ticks)
+        """The matrix is computed on the jobs thread (300 units' filters on 384 channels take seconds)."""
+        curation, version = self.curation.curation, self.controller.filters_version
+        ids = curation.cluster_ids()
+        cached = self._filter_sim[1] if self._filter_sim is not None and self._filter_sim[0] == version else None
+        args = (self.controller.filters, curation.units, self.curation.spike_clusters(), ids, cached)
+        self.controller.jobs.submit("Comparing filters", lambda progress: similarity_matrix(*args),
+                                    lambda result: self._draw_matrix(version, ids, *result), kind="similarity")
         self._list_evidence()
 
     def _list_evidence(self) -> None:

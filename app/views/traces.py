@@ -155,7 +155,7 @@ class TraceView(QWidget):
             self._spike_marks.clear()
             return
         inside = np.flatnonzero((spikes.times >= window.start) & (spikes.times < window.stop))
-        clusters = curation.curation.spike_clusters()[inside]
+        clusters = curation.spike_clusters()[inside]
         filters = self.controller.filters
         channels = (np.abs(filters).max(axis=2).argmax(axis=1)[spikes.units[inside]]
                     if filters is not None and len(filters) == spikes.n_units else np.zeros(len(inside), int))
