@@ -96,3 +96,13 @@ def test_the_denoise_command_reports_bad_input_in_one_line(tmp_path, capsys):
 
 def test_bundled_models_are_named_by_their_peak():
     assert bundled_name(1.0, True) == "dcea_c_peak1.npz" and bundled_name(0.5, False) == "dcea_uc_peak0.5.npz"
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["DCEA-C", "DCEA-UC"])
+def test_the_bundled_models_load_for_any_peak_and_denoise(tied, rng):
+    from engine.imaging.dcea import bundled_denoiser
+    model = bundled_denoiser(3.0, tied)
+    assert model.tied == tied and model.peak == 4.0  # the nearest of the trained peaks 1, 2, 4
+    clean = planted_image(rng, 64)
+    counts = poisson_noise(clean, 4.0, rng)
+    assert psnr(denoise(counts, model), clean) > psnr(np.clip(counts / 4.0, 0, 1), clean) + 8.0

@@ -265,7 +265,7 @@ def bundled_name(peak: float, tied: bool) -> str:
 
 def bundled_denoiser(peak: float, tied: bool = True, folder=WEIGHTS) -> PoissonImageDCEA:
     """The bundled model trained at the peak nearest (in ratio) to ``peak``."""
-    pattern = re.compile(rf"dcea_{'c' if tied else 'uc'}_peak([0-9.]+)\\.npz$")
+    pattern = re.compile(rf"dcea_{'c' if tied else 'uc'}_peak([0-9.]+)\.npz$")
     trained = {float(m.group(1)): path for path in Path(folder).glob("*.npz") if (m := pattern.match(path.name))}
     if not trained:
         raise ValueError(f"no bundled {'DCEA-C' if tied else 'DCEA-UC'} model in {folder}: give --model, or train one "

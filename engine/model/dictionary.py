@@ -22,7 +22,8 @@ from engine.model.likelihoods import Gaussian
 class FamilyDictionary(nn.Module):
     """A dense dictionary with an unrolled encoder; ``unit_norm`` keeps every atom on the unit sphere."""
 
-    def __init__(self, atoms, activation, likelihood=None, n_steps: int = 50, unit_norm: bool = True):
+    def __init__(self, atoms, activation, likelihood=None, n_steps: int = 50, unit_norm: bool = True,
+                 debias_steps: int = 0):
         super().__init__()
         self.weight = nn.Parameter(torch.as_tensor(np.asarray(atoms, dtype=np.float32)).clone())
         if self.weight.ndim != 2:
@@ -30,6 +31,7 @@ class FamilyDictionary(nn.Module):
         self.activation = activation
         self.likelihood = likelihood if likelihood is not None else Gaussian()
         self.n_steps = int(n_steps)
+        self.debias_steps = int(debias_steps)
         self.unit_norm = bool(unit_norm)
         self.normalize()
         self.lipschitz = self.estimate_lipschitz()
@@ -73,13 +75,20 @@ class FamilyDictionary(nn.Module):
     def encode(self, y: torch.Tensor, n_steps: int | None = None, codes: torch.Tensor | None = None,
                activation=None) -> torch.Tensor:
         """Codes (points, atoms) of y (points, dims): the family's FISTA with the prior's activation
-        (``activation`` overrides it for this call)."""
+        (``activation`` overrides it for this call), then, as engine.model.family's encoder does,
+        ``debias_steps`` steps without the prior on the codes' support, which undo the L1 shrinkage."""
         n_steps = self.n_steps if n_steps is None else n_steps
         if codes is None:
             codes = y.new_zeros(y.shape[0], self.n_atoms)
-        return unrolled_fista(y, codes, n_steps, self.step_size(y), self.likelihood,
-                              activation if activation is not None else self.activation,
-                              self.predictor, lambda r: r @ self.weight)
+        codes = self._iterate(y, codes, n_steps, activation if activation is not None else self.activation)
+        if self.debias_steps:
+            support = codes != 0
+            codes = self._iterate(y, codes, self.debias_steps, lambda v, step: v * support)
+        return codes
+
+    def _iterate(self, y, codes, n_steps, prox):
+        return unrolled_fista(y, codes, n_steps, self.step_size(y), self.likelihood, prox, self.predictor,
+                              lambda r: r @ self.weight)
 
     def loss(self, y: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per point plus the prior's penalty per point."""
