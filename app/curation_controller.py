@@ -269,6 +269,11 @@ class CurationController(QObject):
 
         c.jobs.submit("Measuring the units", lambda progress: measure(*args, progress), done, kind="measure")
 
+    @property
+    def settled(self) -> bool:
+        """No measurement waiting to start or running."""
+        return not self._quality_timer.isActive() and not any(j.kind == "measure" for j in self.controller.jobs.pending)
+
     def suggestions(self) -> list:
         live = set(self.cluster_ids())
         return [e for e in self.evidence if e.suggested and e.a in live and e.b in live]

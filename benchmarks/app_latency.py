@@ -5,11 +5,14 @@
 1. On the demo data set (3 units, 10 kHz, 17 min, simulated in memory), after a short training:
    the time from ``Controller.set_lambda`` to the trace view's spikes redrawn for the new lambda
    (the visible window's re-sort arrives, the view redraws and repaints), with no background sort
-   in flight.
+   and no job (quality metrics, merge evidence) in flight.
 2. On a one-hour, 384-channel, 30 kHz int16 file (a sparse file: no disk space, reads hit no disk),
    scrolling the trace view by a tenth of its width per frame: the GUI thread's time per frame
    (the scroll, the redraw of 384 decimated channels and the repaint) and the latency from the
    scroll to the new window on screen (including the read on the loader thread).
+3. The same two with 300 units (``--units 300``): the lambda change on 10 simulated seconds of 300 units
+   on 32 channels sorted with their true waveforms, and the scrolling with 300 random filters and an
+   hour of 5 Hz spikes for each (5.4 M spikes) in the Traces, the Raster and the Units table.
 """
 from __future__ import annotations
 
@@ -23,10 +26,13 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+from PyQt6.QtCore import QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.recording.noise import universal_lambda  # noqa: E402
+from engine.sorting.sorter import SortResult  # noqa: E402
 from engine.training.trainer import TrainConfig  # noqa: E402
 
 
@@ -39,16 +45,31 @@ def wait_until(condition, timeout=120.0):
         time.sleep(0.0005)
 
 
-def lambda_latency(trials: int) -> list[float]:
-    window = MainWindow()
+def new_window() -> MainWindow:
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)  # the default layout, not the user's
     window.resize(1600, 1000)
     window.show()
+    return window
+
+
+def lambda_latency(trials: int, n_units: int = 0) -> list[float]:
+    window = new_window()
     c = window.controller
-    c.set_recording(simulate_recording(SimulationConfig()), None, {})
     progress = {"percent": 0}
     c.sortProgress.connect(lambda p: progress.__setitem__("percent", p))
-    c.start_training(TrainConfig(n_units=3, max_steps=8, device="cpu"))
+    if n_units:  # many units: their true waveforms as filters, no training
+        c.set_recording(simulate_recording(SimulationConfig(minutes=1 / 6, units=n_units, channels=32, rate_hz=5.0)),
+                        None, {})
+        c.filters = c.recording.ground_truth.waveforms.astype(np.float32)
+        c.lam = universal_lambda(float(c.noise_sigma.max()), len(c.filters), int(c.recording.sampling_rate))
+        c.filtersChanged.emit(c.filters)
+        c.sort_all()
+    else:
+        c.set_recording(simulate_recording(SimulationConfig()), None, {})
+        c.start_training(TrainConfig(n_units=3, max_steps=8, device="cpu"))
     wait_until(lambda: c.training_state == "idle" and c.spikes is not None and progress["percent"] == 100, 600)
+    wait_until(lambda: c.curation.settled and not c.jobs.busy, 600)
     base = c.lam
     latencies = []
     for i in range(trials):
@@ -62,23 +83,41 @@ def lambda_latency(trials: int) -> list[float]:
         window.traces.plot.repaint()
         latencies.append(time.perf_counter() - start)
         c.spikesChanged.disconnect(slot)
-        wait_until(lambda: progress["percent"] == 100, 600)  # let the background sort finish
+        wait_until(lambda: progress["percent"] == 100, 600)  # let the background sort finish ...
+        wait_until(lambda: c.curation.settled and not c.jobs.busy, 600)  # ... and the units' measurements
     window.close()
     wait_until(lambda: c.finished, 60)
     return latencies
 
 
-def scrolling(frames: int) -> tuple[list[float], list[float]]:
+def fake_sorting(c, n_units: int, rng=np.random.default_rng(0)) -> None:
+    """n_units random filters and 5 Hz of spikes for each over the whole recording, shown as sorted."""
+    rec = c.recording
+    c.filters = rng.normal(size=(n_units, rec.n_channels, 30)).astype(np.float32)
+    c.lam = 1.0
+    n = int(5.0 * rec.duration) * n_units
+    times = np.sort(rng.integers(0, rec.n_samples, n))
+    c.spikes = SortResult(times, rng.integers(0, n_units, n), np.ones(n, np.float32), rec.sampling_rate, n_units)
+    c.sorted_seconds = rec.duration
+    c.filtersChanged.emit(c.filters)
+    c.spikesChanged.emit(c.spikes)
+
+
+def scrolling(frames: int, n_units: int = 0) -> tuple[list[float], list[float]]:
     fs, channels, seconds = 30_000, 384, 3600
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "hour_384ch.dat")
     with open(path, "wb") as fh:
         fh.truncate(fs * seconds * channels * 2)
-    window = MainWindow()
-    window.resize(1600, 1000)
-    window.show()
+    window = new_window()
     c = window.controller
-    assert c.open_recording(path, sampling_rate=fs, n_channels=channels, dtype="int16")
+    assert c.open_recording(path, sampling_rate=fs, n_channels=channels, dtype="int16", estimate_motion=False)
+    if n_units:
+        fake_sorting(c, n_units)
+        start = time.perf_counter()
+        wait_until(lambda: not c.jobs.busy, 900)  # quality metrics and evidence of 300 units, on the jobs thread
+        print(f"{n_units} units: the units measured on the jobs thread in {time.perf_counter() - start:.0f} s",
+              flush=True)
     traces = window.traces
     loaded = {"n": 0}
     c.traceWindowLoaded.connect(lambda _: loaded.__setitem__("n", loaded["n"] + 1))
@@ -114,14 +153,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--units", type=int, default=0, help="also measure with this many units (e.g. 300)")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Qt platform {app.platformName()}")
     if args.trials:
         print("lambda change -> visible window re-sorted and redrawn:", describe(lambda_latency(args.trials)))
-    gui, latency = scrolling(args.frames)
-    print("scrolling 1 h x 384 channels, GUI thread per frame:", describe(gui))
-    print("scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latency))
+    if args.frames:
+        gui, latency = scrolling(args.frames)
+        print("scrolling 1 h x 384 channels, GUI thread per frame:", describe(gui))
+        print("scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latency))
+    if args.units:
+        if args.trials:
+            print(f"{args.units} units: lambda change -> visible window re-sorted and redrawn:",
+                  describe(lambda_latency(args.trials, args.units)))
+        if args.frames:
+            gui, latency = scrolling(args.frames, args.units)
+            print(f"{args.units} units: scrolling, GUI thread per frame:", describe(gui))
+            print(f"{args.units} units: scrolling, scroll -> new window drawn:", describe(latency))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Opening and closing main windows in pytest-qt tests."""
 import os
+from contextlib import contextmanager
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -38,3 +39,18 @@ def sort_with_true_filters(qtbot, win, recording_path):
         c.sort_all()
     qtbot.waitUntil(lambda: not win.progress.isVisible() and len(c.spikes) == len(c.curation.curation.times)
                     and set(c.curation.quality) == {0, 1, 2}, timeout=CLOSE_TIMEOUT_MS)
+
+
+@contextmanager
+def sorted_window(qtbot, tmp_path, config):
+    """A window on a recording simulated with ``config``, sorted with its true waveforms; closed after."""
+    from engine.groundtruth.simulate import write_simulation
+
+    recording = tmp_path / "rec.h5"
+    write_simulation(recording, config)
+    win = make_window(qtbot, tmp_path)
+    try:
+        sort_with_true_filters(qtbot, win, str(recording))
+        yield win
+    finally:
+        close_window(qtbot, win)

@@ -4,10 +4,10 @@ import gc
 import weakref
 
 import numpy as np
-from qt_windows import close_window, make_window, sort_with_true_filters
+from qt_windows import sorted_window
 
 from app.workers import ModelCache, ModelSpec
-from engine.groundtruth.simulate import SimulationConfig, write_simulation
+from engine.groundtruth.simulate import SimulationConfig
 
 
 def same_shapes(model, filters) -> bool:
@@ -41,11 +41,7 @@ def test_the_cache_keeps_the_array_it_was_built_from_so_its_id_cannot_be_reused(
 
 
 def test_the_similarity_view_follows_filters_updated_in_place(qtbot, tmp_path):
-    recording = tmp_path / "rec.h5"
-    write_simulation(recording, SimulationConfig(minutes=0.1, seed=3))
-    win = make_window(qtbot, tmp_path)
-    try:
-        sort_with_true_filters(qtbot, win, str(recording))
+    with sorted_window(qtbot, tmp_path, SimulationConfig(minutes=0.1, seed=3)) as win:
         c, view = win.controller, win.curation_docks["Similarity"].widget()
         c.set_selected_units([0])
         qtbot.waitUntil(lambda: view.matrix.shape == (3, 3), timeout=10_000)  # from the jobs thread
@@ -56,5 +52,3 @@ def test_the_similarity_view_follows_filters_updated_in_place(qtbot, tmp_path):
         c.curation.changed.emit()
         qtbot.waitUntil(lambda: view.matrix[0, 1] > 0.99, timeout=10_000)
         assert not np.allclose(view.matrix, before)
-    finally:
-        close_window(qtbot, win)

@@ -3,20 +3,16 @@ a click on a unit selects it, its channels light up and can be chosen for the Tr
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, Qt
-from qt_windows import close_window, make_window, sort_with_true_filters
+from qt_windows import sorted_window
 
-from engine.groundtruth.simulate import SimulationConfig, write_simulation
+from engine.groundtruth.simulate import SimulationConfig
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    recording = tmp_path / "rec.h5"
-    write_simulation(recording, SimulationConfig(minutes=0.2, units=3, channels=5, seed=3))
-    win = make_window(qtbot, tmp_path)
-    win.docks["Probe"].raise_()
-    sort_with_true_filters(qtbot, win, str(recording))
-    yield win
-    close_window(qtbot, win)
+    with sorted_window(qtbot, tmp_path, SimulationConfig(minutes=0.2, units=3, channels=5, seed=3)) as win:
+        win.docks["Probe"].raise_()
+        yield win
 
 
 def click_unit(qtbot, probe, cluster, modifier=Qt.KeyboardModifier.NoModifier):

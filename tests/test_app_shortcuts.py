@@ -2,7 +2,6 @@
 key, and the F1 help page is generated from the registry."""
 import json
 
-from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QApplication
 from qt_windows import close_window, make_window

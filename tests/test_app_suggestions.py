@@ -2,17 +2,13 @@
 units, a unit split in two is suggested with its reasons, and clicking it selects the pair."""
 import numpy as np
 from PyQt6.QtCore import Qt
-from qt_windows import CLOSE_TIMEOUT_MS, close_window, make_window, sort_with_true_filters
+from qt_windows import CLOSE_TIMEOUT_MS, sorted_window
 
-from engine.groundtruth.simulate import SimulationConfig, write_simulation
+from engine.groundtruth.simulate import SimulationConfig
 
 
 def test_a_split_unit_is_suggested_and_true_units_are_not(qtbot, tmp_path):
-    recording = tmp_path / "rec.h5"
-    write_simulation(recording, SimulationConfig(minutes=0.5, seed=3))
-    win = make_window(qtbot, tmp_path)
-    try:
-        sort_with_true_filters(qtbot, win, str(recording))
+    with sorted_window(qtbot, tmp_path, SimulationConfig(minutes=0.5, seed=3)) as win:
         c, view = win.controller, win.curation_docks["Similarity"].widget()
         qtbot.waitUntil(lambda: not c.jobs.busy, timeout=CLOSE_TIMEOUT_MS)
         assert view.suggestions == []  # three true units: nothing to merge
@@ -29,5 +25,3 @@ def test_a_split_unit_is_suggested_and_true_units_are_not(qtbot, tmp_path):
         qtbot.keyClick(win, Qt.Key.Key_G)
         qtbot.waitUntil(lambda: not c.jobs.busy, timeout=CLOSE_TIMEOUT_MS)
         assert view.suggestions == [] and win.units.ids == [0, 2, 4]
-    finally:
-        close_window(qtbot, win)

@@ -4,20 +4,16 @@ shows the Traces' time window and its overview strip marks it."""
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
-from qt_windows import close_window, make_window, sort_with_true_filters
+from qt_windows import sorted_window
 
 from app.colors import NOISE_COLOR, unit_color
-from engine.groundtruth.simulate import SimulationConfig, write_simulation
+from engine.groundtruth.simulate import SimulationConfig
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    recording = tmp_path / "rec.h5"
-    write_simulation(recording, SimulationConfig(minutes=0.2, seed=3))
-    win = make_window(qtbot, tmp_path)
-    sort_with_true_filters(qtbot, win, str(recording))
-    yield win
-    close_window(qtbot, win)
+    with sorted_window(qtbot, tmp_path, SimulationConfig(minutes=0.2, seed=3)) as win:
+        yield win
 
 
 def mark_colors(win):
