@@ -114,10 +114,7 @@ def scrolling(frames: int, n_units: int = 0) -> tuple[list[float], list[float]]:
     assert c.open_recording(path, sampling_rate=fs, n_channels=channels, dtype="int16", estimate_motion=False)
     if n_units:
         fake_sorting(c, n_units)
-        start = time.perf_counter()
-        wait_until(lambda: not c.jobs.busy, 900)  # quality metrics and evidence of 300 units, on the jobs thread
-        print(f"{n_units} units: the units measured on the jobs thread in {time.perf_counter() - start:.0f} s",
-              flush=True)
+        # measured while the jobs thread computes the 300 units' quality metrics and merge evidence
     traces = window.traces
     loaded = {"n": 0}
     c.traceWindowLoaded.connect(lambda _: loaded.__setitem__("n", loaded["n"] + 1))

@@ -12,8 +12,8 @@ class CurvesView(CanvasView):
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
         self.loss_plot = self.canvas.addPlot(row=0, col=0, title="loss (MSE)")
-        self.snr_plot = self.canvas.addPlot(row=0, col=1, title="reconstruction SNR (dB)")
-        self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error (true units)")
+        self.snr_plot = self.canvas.addPlot(row=0, col=1, title="SNR (dB)")
+        self.error_plot = self.canvas.addPlot(row=0, col=2, title="filter error")
         for plot in (self.loss_plot, self.snr_plot, self.error_plot):
             plot.setLabel("bottom", "step")
             plot.getAxis("bottom").setHeight(32)  # room for the ticks and "step" at any dock height

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtGui import QPainterPath
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 CLICK_TOLERANCE_PX = 6
@@ -16,6 +17,17 @@ TICK_HALF_HEIGHT = 0.4
 OVERVIEW_HEIGHT_PX = 46
 OVERVIEW_BINS = 600
 MAX_TICKS = 30_000
+
+
+def _tick_symbol() -> QPainterPath:
+    """A vertical line one unit tall (pyqtgraph's '|' is a thin box, drawn as an outline)."""
+    path = QPainterPath()
+    path.moveTo(0.0, -0.5)
+    path.lineTo(0.0, 0.5)
+    return path
+
+
+TICK = _tick_symbol()
 BAND_BRUSH = (255, 255, 255, 40)
 
 
@@ -50,7 +62,7 @@ class RasterView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.overview)
         self.overview.getAxis("left").setWidth(self.plot.getAxis("left").width())
-        self.ticks = pg.ScatterPlotItem(symbol="|", brush=None)  # one item for every row: cheap to redraw
+        self.ticks = pg.ScatterPlotItem(symbol=TICK, brush=None)  # one item for every row: cheap to redraw
         self.plot.addItem(self.ticks)
         self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)  # shown spikes, sorted in time
         self._pens: list = []
