@@ -31,6 +31,7 @@ from engine.recording.registry import file_dialog_filter, needs_layout
 
 LAMBDA_STEP = 1.25
 NOTICE_MS = 15000
+JOB_BAR_DELAY_MS = 250
 SESSION_FILTER = "sparsesort sessions (*.h5);;All files (*)"
 
 
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         self.job_progress = QProgressBar(maximum=100)  # export, quality metrics, the demo's simulation ...
         self.job_progress.setFixedWidth(300)
         self.job_progress.hide()
+        self._job_bar_timer = QTimer(self, singleShot=True, interval=JOB_BAR_DELAY_MS)
+        self._job_bar_timer.timeout.connect(self.job_progress.show)
         for widget in (self.state_label, self.rate_label):
             bar.addWidget(widget)
         bar.addPermanentWidget(self.job_progress)
@@ -292,10 +295,15 @@ class MainWindow(QMainWindow):
                                 f"SNR {snap.snr_db:.2f} dB")
 
     def _on_job_progress(self, name: str, percent: int) -> None:
+        """Shown once a job has run for JOB_BAR_DELAY_MS: quick ones (a matrix, a few features) never flash it."""
         self.job_progress.setFormat(f"{name} %p%" if percent else f"{name} ...")
         self.job_progress.setMaximum(100 if percent else 0)  # busy until the job gives a fraction
         self.job_progress.setValue(percent)
-        self.job_progress.setVisible(percent < 100)
+        if percent >= 100:
+            self._job_bar_timer.stop()
+            self.job_progress.hide()
+        elif not self.job_progress.isVisible() and not self._job_bar_timer.isActive():
+            self._job_bar_timer.start()
 
     def _on_sort_progress(self, percent: int) -> None:
         self.progress.setValue(percent)

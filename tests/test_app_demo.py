@@ -19,7 +19,7 @@ def small_demo(tmp_path, monkeypatch):
 
     def recorded(*args, **kwargs):
         threads.append(threading.current_thread())
-        time.sleep(0.3)  # long enough to see the window answer while it runs
+        time.sleep(0.8)  # long enough to see the window answer while it runs
         return real(*args, **kwargs)
 
     monkeypatch.setattr(app.demo, "write_simulation", recorded)

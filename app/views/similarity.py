@@ -47,6 +47,7 @@ class SimilarityView(ClusterView):
         self.matrix = np.zeros((0, 0))
         self.suggestions: list = []  # engine.curation.suggestions.PairEvidence, the suggested ones
         self._filter_sim: tuple[int, np.ndarray] | None = None  # (controller.filters_version, its similarity)
+        self._matrix_key = None  # what the last matrix job was computed from
         self.curation.measured.connect(self._list_evidence)
 
     def _draw_matrix(self, version: int, ids: list[int], filter_sim: np.ndarray, matrix: np.ndarray) -> None:
@@ -71,6 +72,13 @@ class SimilarityView(ClusterView):
         """The matrix is computed on the jobs thread (300 units' filters on 384 channels take seconds)."""
         curation, version = self.curation.curation, self.controller.filters_version
         ids = curation.cluster_ids()
+        key = (version, curation, curation.revision, curation.times)  # holds the objects: no id() reused
+        last = self._matrix_key
+        if last is not None and last[0] == version and last[1] is curation and last[2] == curation.revision \
+                and last[3] is curation.times:  # nothing the matrix depends on changed
+            self._list_evidence()
+            return
+        self._matrix_key = key
         cached = self._filter_sim[1] if self._filter_sim is not None and self._filter_sim[0] == version else None
         args = (self.controller.filters, curation.units, self.curation.spike_clusters(), ids, cached)
         self.controller.jobs.submit("Comparing filters", lambda progress: similarity_matrix(*args),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QBrush, QColor
-from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.colors import NOISE_COLOR
 from engine.curation.model import DELETED_LABEL, LABELS
@@ -34,8 +33,7 @@ class UnitsView(QWidget):
             if name in TIPS:
                 self.table.horizontalHeaderItem(col).setToolTip(TIPS[name])
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(NOTE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)  # the note; the others fit their contents after each refresh
         header.setMinimumSectionSize(30)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
@@ -89,6 +87,7 @@ class UnitsView(QWidget):
             box.blockSignals(False)
             self.table.setItem(row, NOTE_COLUMN, QTableWidgetItem(curation.curation.note_of(cluster)))
             self.table.setRowHidden(row, c.hide_noise and label == DELETED_LABEL)
+        self.table.resizeColumnsToContents()  # once, not per cell (ResizeToContents re-measured every setItem)
         self._updating = False
         self._show_selection(c.selected_units)
 
