@@ -27,7 +27,7 @@ def test_auto_lambda_is_reported_and_stored(recording, tmp_path, capsys):
     assert stored.train_config["lam_auto"] is True and stored.train_config["lam"] is None
     assert main(["info", str(session)]) == 0
     assert "(learned by EM)" in capsys.readouterr().out
-    assert main(args) == 0
+    assert main([*args, "--force"]) == 0  # over the first session (kept as a dated backup)
     assert "(learned by EM; noise-based " in capsys.readouterr().out
 
 
