@@ -18,22 +18,21 @@ from engine.curation.features import pca_features, read_snippets
 from engine.curation.store import fold_journal, open_curation, relocate_journal
 from engine.curation.journal import Journal, journal_path, set_aside
 from engine.curation.quality import quality_metrics
+from engine.curation.recluster import RECLUSTER_PARTS, recluster
 from engine.curation.suggestions import evaluate_pairs
 from engine.curation.model import DELETED_LABEL
 from engine.io.session import Session
 from app.colors import cluster_color
 from app.sessions import default_session_path
 
-RECLUSTER_PARTS = 2
 QUALITY_DELAY_MS = 300
 
 
-def recluster_groups(recording, times, spikes) -> list[np.ndarray]:
-    """The spikes k-means puts apart from the largest group (PCA features of their snippets)."""
-    from sklearn.cluster import KMeans
-
+def recluster_groups(recording, times, spikes, method: str = "kmeans") -> list[np.ndarray]:
+    """The spikes k-means (or K-deep simplex, "kds": engine.curation.recluster) puts apart from the largest
+    group (PCA features of their snippets)."""
     features = pca_features(read_snippets(recording, times), 3)
-    parts = KMeans(RECLUSTER_PARTS, n_init=4, random_state=0).fit_predict(features)
+    parts = recluster(features, method, RECLUSTER_PARTS)
     largest = np.bincount(parts).argmax()
     return [spikes[parts == p] for p in range(RECLUSTER_PARTS) if p != largest]
 
@@ -154,9 +153,9 @@ class CurationController(QObject):
         spikes = np.intersect1d(self.spike_selection, self.curation.spikes_of(cluster)) if self.curation else []
         return self._act(lambda c: c.split(cluster, spikes), select=lambda into: [cluster, into])
 
-    def recluster(self) -> bool:
-        """Split the selected cluster by k-means on the PCA features of its spikes' waveforms (computed on
-        the jobs thread; the split follows when they arrive, unless the curation changed meanwhile)."""
+    def recluster(self, method: str = "kmeans") -> bool:
+        """Split the selected cluster by k-means (or ``method``) on the PCA features of its spikes' waveforms
+        (computed on the jobs thread; the split follows when they arrive, unless the curation changed meanwhile)."""
         selected = self.controller.selected_units
         if len(selected) != 1 or self.curation is None:
             return False
@@ -170,7 +169,8 @@ class CurationController(QObject):
             if self.curation is curation and curation.revision == revision:
                 self._act(lambda c: c.split_groups(cluster, groups), select=lambda into: [cluster, *into])
 
-        self.controller.jobs.submit("Re-clustering", lambda progress: recluster_groups(recording, times, spikes),
+        self.controller.jobs.submit("Re-clustering",
+                                    lambda progress: recluster_groups(recording, times, spikes, method),
                                     done, kind="recluster")
         return True
 

@@ -42,7 +42,9 @@ def _add_actions(window, docks) -> None:
     add, curation = window.actions.add, window.controller.curation
     add("merge", "&Curation", "&Merge selected units", "G", lambda: curation.merge())
     add("split", "&Curation", "&Split unit by the selected spikes", "K", curation.split)
-    add("recluster", "&Curation", "Split unit by &re-clustering", "Shift+K", curation.recluster)
+    add("recluster", "&Curation", "Split unit by &re-clustering", "Shift+K", lambda: curation.recluster())
+    add("recluster_kds", "&Curation", "Split unit by re-clustering along curves (K-deep simplex)", "Shift+Alt+K",
+        lambda: curation.recluster("kds"))
     for label, key in (("good", "Alt+G"), ("mua", "Alt+M"), ("noise", "Alt+N")):
         add(f"label_{label}", "&Curation", f"Label {label}", key, lambda _=False, x=label: curation.label(x))
     add("undo", "&Curation", "&Undo", "Ctrl+Z", curation.undo)
