@@ -15,7 +15,6 @@ the seeds.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 
 from engine.deep.deep_sparse_coding import dictionary_errors, learn_deep_sparse_coding, perturbed, simulate_deep_sparse
 from motifs_speed import machine
+from poisson_denoising import save_results
 
 D, R2, S, S_A1, NOISE, START_ERROR = 30, 20, 2, 3, 0.01, 0.3
 WIDTHS = (20, 40, 80)
@@ -64,9 +64,7 @@ def main(argv=None) -> dict:
                   f"| {mean['A1 within 0.05']:.2f} | {mean['x2 density']:.3f} ({mean['true x2 density']:.3f}) "
                   f"| {mean['x density']:.3f} ({mean['true x density']:.3f}) | {mean['seconds']:.1f} |", flush=True)
     print(f"\nMachine: {results['machine']}; {results['date']}")
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(results, handle, indent=1)
+    save_results(args.out, results)
     return results
 
 

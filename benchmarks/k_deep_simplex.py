@@ -26,7 +26,6 @@ does not exist there; the figure is how evenly A is cut).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -39,6 +38,7 @@ from engine.curation.recluster import recluster
 from engine.manifold.k_deep_simplex import KDSConfig, clustering_accuracy, k_deep_simplex
 from engine.recording.base import ArrayRecording
 from motifs_speed import machine
+from poisson_denoising import save_results
 
 ATOMS_PER_CLUSTER = 15
 RATE = 10_000.0
@@ -147,9 +147,7 @@ def main(argv=None) -> dict:
     for seed, row in results["curation split"].items():
         print(f"recording {seed}: A and B split by k-means {row['A and B: kmeans']['accuracy']:.3f}, "
               f"by K-deep simplex {row['A and B: kds']['accuracy']:.3f}")
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(results, handle, indent=1)
+    save_results(args.out, results)
     return results
 
 

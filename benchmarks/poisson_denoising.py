@@ -102,10 +102,15 @@ def main(argv=None) -> dict:
         print(f"peak {peak:g}: " + ", ".join(f"{m} {np.mean(list(row[m].values())):.2f} dB"
                                              for m in ("noisy", "BM3D+Anscombe", "DCEA-C", "DCEA-UC")), flush=True)
     print_table(results)
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(results, handle, indent=1)
+    save_results(args.out, results)
     return results
+
+
+def save_results(path, results: dict) -> None:
+    """Write a benchmark's results as JSON (nothing without a path); the other seed benchmarks use it too."""
+    if path:
+        with open(path, "w") as handle:
+            json.dump(results, handle, indent=1)
 
 
 def print_table(results: dict) -> None:

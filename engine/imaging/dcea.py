@@ -18,7 +18,8 @@ its analysis filters (the transposed convolution of the gradient step) and
 the decoder's filters are three banks. Both are trained supervised, as in
 the paper: clean patches, Poisson noise drawn at the peak at every step, and
 the mean squared error of the denoised patch, back-propagated through the
-unrolled encoder. Each threshold is learned (one per filter). Images are
+unrolled encoder. Each threshold is learned (one per filter), and so is a multiple of the
+encoder's step 1 / (L max y). Images are
 (batch, 1, height, width) tensors in photon counts; clean images are in
 [0, 1] and ``peak`` is the expected count of a pixel of value 1.
 """
