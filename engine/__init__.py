@@ -1,5 +1,6 @@
 """sparsesort's engine: recordings, the convolutional sparse auto-encoder, training, sorting,
-curation, motifs, files and ground truth. Qt-free; usable from scripts and notebooks::
+curation, motifs, the seed's other systems (Poisson image denoising, K-deep simplex, deep sparse
+coding), files and ground truth. Qt-free; usable from scripts and notebooks::
 
     import engine
     rec = engine.open_recording("seed.h5")
@@ -26,6 +27,9 @@ _PUBLIC = {
     "engine.sorting.spikeinterface": ("run_sparsesort",),
     "engine.curation.model": ("Curation",),
     "engine.motifs.discovery": ("MotifConfig", "discover_motifs"),
+    "engine.imaging.dcea": ("DenoiserConfig", "train_denoiser", "denoise", "bundled_denoiser"),
+    "engine.manifold.k_deep_simplex": ("KDSConfig", "k_deep_simplex"),
+    "engine.deep.deep_sparse_coding": ("DeepSparseConfig", "learn_deep_sparse_coding"),
     "engine.io.session": ("Session", "load_session", "save_session", "reopen_recording"),
     "engine.io.phy": ("export_phy",),
     "engine.io.nwb": ("export_nwb",),
