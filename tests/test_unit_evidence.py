@@ -50,3 +50,19 @@ def test_a_rare_unit_unlike_every_other_is_kept_and_overlaps_are_left_out():
     # without the spikes to judge by, the rare unit is left out with the overlaps (the share-of-crossings rule)
     _, share_rule = merge_templates(templates, sizes, None, 0.3, TAPS // 8, min_size=100)
     assert len(share_rule) == 2 and 25 not in share_rule
+
+
+def test_one_unit_cut_by_k_means_is_one_unit_and_units_with_similar_troughs_are_two():
+    from sklearn.cluster import KMeans
+    from engine.training.unit_evidence import separated
+
+    rng = np.random.default_rng(3)
+    unit = jittered(spike(27, 10.0, SPREAD), 400, rng)
+    halves = KMeans(2, n_init=3, random_state=0).fit_predict(unit.reshape(len(unit), -1))
+    assert not separated(unit[halves == 0], unit[halves == 1])
+    # the same trough depth on the same channels, another repolarisation: another neuron
+    t = np.arange(TAPS) - 27
+    broad = 10.0 * SPREAD[:, None] * (-np.exp(-0.5 * (t / 3.0) ** 2) + 0.4 * np.exp(-0.5 * ((t - 20) / 10.0) ** 2))
+    assert separated(unit, jittered(broad, 60, rng))
+    # one shape at twice the amplitude (a neuron nearer the contacts) is another unit too
+    assert separated(unit, jittered(spike(27, 20.0, SPREAD), 60, rng))

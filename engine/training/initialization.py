@@ -1,15 +1,18 @@
-"""Data-driven initial filters: threshold crossings -> snippets -> PCA -> k-means.
+"""Data-driven initial filters: threshold crossings -> snippets -> clusters -> median templates.
 
 A randomly initialised auto-encoder does not find spike waveforms; starting
-from cluster means of detected spikes puts every filter near a real unit, and
-training then refines them.
+from cluster medians of detected spikes puts every filter near a real unit, and
+training then refines them. Without a unit count, clusters are found on each
+channel's neighbourhood (engine.training.local_clusters) and merged, first
+within a channel, then over the probe, by the evidence of their spikes
+(engine.training.unit_evidence); with one, by k-means over all channels.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
-from scipy.signal import find_peaks
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
@@ -17,15 +20,17 @@ from engine.recording.fast_median import median
 from engine.groundtruth.metrics import best_shifts
 from engine.recording.noise import noise_std
 from engine.training.shifted_copies import copy_units
-from engine.training.unit_evidence import is_unit
+from engine.training.crossings import CrossingPool
+from engine.training.local_clusters import LocalClusters, local_clusters
+from engine.training.unit_evidence import is_unit, separated
+from engine.recording.base import default_positions
 
 
-MIN_CLUSTERS = 16
-CLUSTERS_PER_CHANNEL = 2  # k-means over-splits, merging then finds the unit count
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
 NOISE_SAMPLES = 100_000  # the noise level from an evenly strided subsample: the median is slow on probes
 TROUGH_FRACTION = 0.3  # where in the window a detected trough is put
 MERGE_SHIFT_FRACTION = 8  # templates are compared at shifts up to 1/8 of their length (spike jitter)
+MAX_SAME_UNIT_DISTANCE = 1.0  # templates further apart than the larger one's norm are never one unit
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
 
 
@@ -45,23 +50,6 @@ def merge_shift(n_taps: int) -> int:
 def trough_tap(n_taps: int, fraction: float = TROUGH_FRACTION) -> int:
     """Where in a window of ``n_taps`` the initialisation puts a detected trough."""
     return int(round(fraction * n_taps))
-
-
-def detect_crossings(traces: np.ndarray, sigma: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
-    """Samples where the most negative channel (in units of its noise) peaks below -threshold."""
-    normalized = traces / np.maximum(sigma, 1e-12)[None, :]
-    depth = -normalized.min(axis=1)
-    peaks, _ = find_peaks(depth, height=threshold, distance=max(1, min_distance))
-    return peaks
-
-
-def extract_snippets(traces: np.ndarray, peaks: np.ndarray, n_taps: int, pre: int) -> np.ndarray:
-    """(n, channels, taps) windows starting ``pre`` samples before each peak."""
-    starts = peaks - pre
-    keep = (starts >= 0) & (starts + n_taps <= len(traces))
-    starts = starts[keep]
-    index = starts[:, None] + np.arange(n_taps)[None, :]
-    return np.transpose(traces[index], (0, 2, 1))  # (n, channels, taps)
 
 
 def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
@@ -86,48 +74,68 @@ def template_distance(a: np.ndarray, b: np.ndarray, corr: float) -> float:
     return float(np.sqrt(max(0.0, na * na + nb * nb - 2.0 * max(corr, 0.0) * na * nb)) / max(na, nb, 1e-12))
 
 
-def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
-                    merge_below: float, max_shift: int, min_size: int = 0,
-                    members: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], list[int]]:
+@dataclass
+class Agglomeration:
+    templates: list[np.ndarray]
+    sizes: list[int]
+    members: list[np.ndarray] | None  # each kept cluster's snippets, aligned to its template, when given
+
+
+def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
+                merge_below: float, max_shift: int, min_size: int = 0,
+                members: list[np.ndarray] | None = None, separation: bool = False) -> Agglomeration:
     """Agglomerate shift-aligned templates.
 
     The cost of merging two clusters is their distance (``template_distance``)
     squared times the smaller cluster's size, so small clusters (overlaps, noise, one unit's
     outliers) are absorbed before two large ones are ever joined. Merging
-    stops at ``n_units`` clusters or, when that is None, once the cheapest
-    merge would join two clusters of at least ``min_size`` spikes whose
-    distance exceeds ``merge_below``. When that is None, a cluster smaller
-    than ``min_size`` whose cheapest merge exceeds ``merge_below`` is left
-    out (overlapping spikes, noise): merged, it pulled the nearest small
-    unit's template away from that unit's waveform. But given ``members``
-    (each cluster's snippets in units of each channel's noise), such a cluster
-    is kept when its spikes are its template plus noise
-    (``unit_evidence.is_unit``): a unit firing rarely among busy ones.
+    stops at ``n_units`` clusters. When that is None, two clusters are one
+    unit when their distance is at most ``merge_below`` or, with
+    ``separation`` and ``members`` (each cluster's snippets in units of each
+    channel's noise), when their spikes do not lie apart along the line
+    joining them (``unit_evidence.separated``): judged against the noise and
+    the units' own spread, so that k-means' small pieces of one unit, too far
+    apart for the fixed distance because of their templates' noise, join. Two distinct clusters of at
+    least ``min_size`` spikes are never joined; a smaller cluster distinct
+    from its cheapest partner is left out (overlapping spikes, noise: merged,
+    it pulled the nearest small unit's template away from that unit's
+    waveform), unless, given ``members``, its spikes are its template plus
+    noise (``unit_evidence.is_unit``): a unit firing rarely among busy ones.
     """
     templates, sizes = list(templates), list(sizes)
     members = None if members is None else list(members)
+    by_separation = separation and members is not None
     rare_units: list[int] = []
 
     def row(i: int, others: list[int]) -> dict[tuple[int, int], tuple[float, int]]:
-        """Distance and shift from template i to each of ``others``, keyed (smaller index, larger index)."""
+        """Distance and shift from template i to each of ``others``, keyed (smaller index, larger index);
+        the shift moves the larger index's template onto the smaller's."""
         if not others:
             return {}
         corrs, shifts = best_shifts(templates[i], np.stack([templates[j] for j in others]), max_shift)
         return {(min(i, j), max(i, j)): (template_distance(templates[i], templates[j], c), s if i < j else -s)
                 for j, c, s in zip(others, corrs, shifts)}
 
+    def distinct(keep: int, gone: int, error: float, shift: int) -> bool:
+        if not by_separation:
+            return error > merge_below
+        if error <= merge_below:  # pieces of one unit whose shape moved (residual drift) stay one
+            return False
+        return error > MAX_SAME_UNIT_DISTANCE or separated(members[keep], _shifted(members[gone], shift))
+
     # distances are kept between merges: only the merged cluster's row changes
     distance = {}
     for i in range(len(templates)):
         distance.update(row(i, list(range(i + 1, len(templates)))))
     alive = list(range(len(templates)))
-    while len(alive) > (n_units or 1):
+    while distance and len(alive) > (n_units or 1):
         (i, j), (error, shift) = min(distance.items(),
                                      key=lambda item: item[1][0] ** 2 * min(sizes[item[0][0]], sizes[item[0][1]]))
         keep, gone, shift = (i, j, shift) if sizes[i] >= sizes[j] else (j, i, -shift)
-        if n_units is None and error > merge_below:
-            if sizes[gone] >= min_size:
-                break
+        if n_units is None and distinct(keep, gone, error, shift):
+            if sizes[gone] >= min_size:  # two units: the smaller clusters still get judged
+                del distance[(i, j)]
+                continue
             if members is not None and is_unit(members[gone], median(members[gone], axis=0)):
                 rare_units.append(gone)
             alive.remove(gone)
@@ -142,43 +150,80 @@ def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int 
         distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
         distance.update(row(keep, [other for other in alive if other != keep]))
     kept = alive + rare_units
-    return [templates[k] for k in kept], [sizes[k] for k in kept]
+    return Agglomeration([templates[k] for k in kept], [sizes[k] for k in kept],
+                         None if members is None else [members[k] for k in kept])
+
+
+def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
+                    merge_below: float, max_shift: int, min_size: int = 0,
+                    members: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], list[int]]:
+    """``agglomerate``'s templates and sizes."""
+    merged = agglomerate(templates, sizes, n_units, merge_below, max_shift, min_size, members)
+    return merged.templates, merged.sizes
+
+
+def fixed_count_clusters(snippets: np.ndarray, sigma: np.ndarray, n_units: int, n_components: int | None,
+                         seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """``n_units`` k-means clusters of the snippets' principal components over all channels."""
+    rng = np.random.default_rng(seed)
+    flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1).astype(np.float32)  # halves the PCA's time
+    n_components = n_components or min(MAX_COMPONENTS, max(6, 3 * snippets.shape[1]))
+    n_comp = min(n_components, flat.shape[1], len(flat))
+    features = PCA(n_comp, random_state=seed).fit_transform(flat)
+    labels = KMeans(n_units, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(features)
+    counts = np.bincount(labels, minlength=n_units)
+    templates = [median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
+                 for k in range(n_units)]
+    return templates, list(counts)
+
+
+def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: int, positions: np.ndarray | None,
+                   merge_below: float, min_size: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """As many units as the crossings show: clusters found on each channel's neighbourhood, merged
+    within it, then over the whole probe, and shifted copies dropped."""
+    positions = default_positions(snippets.shape[1]) if positions is None else positions
+    local = local_clusters(snippets, sigma, pre, positions, seed)
+    shift = merge_shift(n_taps)
+    kept = LocalClusters([], [], [])
+    by_channel = np.array([t[:, pre].argmin() for t in local.templates])
+    for channel in np.unique(by_channel):
+        group = np.flatnonzero(by_channel == channel)
+        merged = agglomerate([local.templates[k] for k in group], [local.sizes[k] for k in group], None,
+                             merge_below, shift, min_size, [local.members[k] for k in group], separation=True)
+        kept.templates += merged.templates
+        kept.sizes += merged.sizes
+        kept.members += merged.members
+    merged = agglomerate(kept.templates, kept.sizes, None, merge_below, shift, min_size, kept.members,
+                         separation=True)
+    templates, counts = merged.templates, merged.sizes
+    copies = set(copy_units(np.stack(templates), np.asarray(counts), shift, pre).tolist())
+    return ([t for k, t in enumerate(templates) if k not in copies],
+            [c for k, c in enumerate(counts) if k not in copies])
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
-                    threshold: float = 5.0, trough_fraction: float = TROUGH_FRACTION, max_units: int | None = None,
+                    pieces: Iterable[np.ndarray] | None = None, positions: np.ndarray | None = None,
+                    threshold: float = 5.0, trough_fraction: float = TROUGH_FRACTION,
                     n_components: int | None = None, max_snippets: int = 10000, merge_below: float = 0.3,
                     min_cluster_fraction: float = 0.03, seed: int = 0) -> InitialFilters:
-    """Initial filters from a stretch of recording, (samples, channels) in microvolts."""
+    """Initial filters from a recording, (samples, channels) in microvolts: the noise is measured on
+    ``traces``, and the crossings are found in ``pieces`` (read one at a time) or, without them, in
+    ``traces``."""
     sigma = noise_std(traces[::max(1, len(traces) // NOISE_SAMPLES)])
     pre = trough_tap(n_taps, trough_fraction)
-    peaks = detect_crossings(traces, sigma, threshold, min_distance=max(1, n_taps // 3))
-    snippets = extract_snippets(traces, peaks, n_taps, pre)
-    rng = np.random.default_rng(seed)
-    if len(snippets) > max_snippets:
-        snippets = snippets[rng.choice(len(snippets), max_snippets, replace=False)]
+    pool = CrossingPool(sigma, n_taps, pre, threshold, max_snippets, seed)
+    for piece in ([traces] if pieces is None else pieces):
+        pool.add(piece)
+    snippets = pool.snippets
     wanted = n_units or 1
     if len(snippets) < max(2 * wanted, 10):
         raise ValueError(f"only {len(snippets)} threshold crossings above {threshold:g} sigma: "
                          "too few spikes to learn from (lower the threshold or use more data)")
-    flat = (snippets / sigma[None, :, None]).reshape(len(snippets), -1).astype(np.float32)  # halves the PCA's time
-    n_components = n_components or min(MAX_COMPONENTS, max(6, 3 * traces.shape[1]))
-    n_comp = min(n_components, flat.shape[1], len(flat))
-    features = PCA(n_comp, random_state=seed).fit_transform(flat)
-    max_units = max_units or max(MIN_CLUSTERS, CLUSTERS_PER_CHANNEL * traces.shape[1])
-    n_clusters = n_units or min(len(snippets) // 5, max_units)
-    labels = KMeans(n_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(features)
-    counts = np.bincount(labels, minlength=n_clusters)
-    templates = [median(snippets[labels == k], axis=0) if counts[k] else snippets[rng.integers(len(snippets))]
-                 for k in range(n_clusters)]
     if n_units is None:
-        normalised = (snippets / sigma[None, :, None]).astype(np.float32)
-        templates, counts = merge_templates(templates, list(counts), None, merge_below, merge_shift(n_taps),
-                                            min_size=int(min_cluster_fraction * len(snippets)),
-                                            members=[normalised[labels == k] for k in range(n_clusters)])
-        copies = set(copy_units(np.stack(templates), np.asarray(counts), merge_shift(n_taps), pre).tolist())
-        templates = [t for k, t in enumerate(templates) if k not in copies]
-        counts = [c for k, c in enumerate(counts) if k not in copies]
+        templates, counts = discover_units(snippets, sigma, pre, n_taps, positions, merge_below,
+                                           int(min_cluster_fraction * len(snippets)), seed)
+    else:
+        templates, counts = fixed_count_clusters(snippets, sigma, n_units, n_components, seed)
     templates = np.stack(templates)
     sizes = np.asarray(counts)
     n_units = len(templates)

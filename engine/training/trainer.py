@@ -31,6 +31,7 @@ SETTLED_STEPS = 3
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
 MAX_BUFFER_SECONDS = 120.0  # in 32 stretches spread over the recording: variety enough for the batches
 MIN_TRAINING_STEPS = 10
+DISCOVERY_PIECE_VALUES = 16_000_000  # samples x channels read at once for unit discovery (64 MB)
 MAX_TRAINING_STEPS = 30
 
 
@@ -62,7 +63,7 @@ class TrainConfig:
     lam_scale: float = 1.3
     lam_auto: bool = False  # learn lambda by EM while training, prior around the noise-based lambda
     lam_prior_weight: float = 4.0  # lam_auto: the prior counts this many times a batch's codes
-    init_seconds: float = 60.0
+    init_seconds: float = 300.0  # unit discovery reads this much of the recording (spread over it)
     init_threshold: float = 5.0
     device: str = "auto"
     seed: int = 0
@@ -185,6 +186,17 @@ class Trainer:
         starts = np.linspace(0, rec.n_samples - piece, n_pieces).astype(np.int64)
         return np.concatenate([rec.traces(s, s + piece) for s in starts])
 
+    def _discovery_pieces(self):
+        """``init_seconds`` of the recording (all of it if shorter) in pieces spread evenly over it, read
+        one at a time: discovery sees more spikes of rare units than the training buffer holds."""
+        rec = self.recording
+        total = min(rec.n_samples, int(self.config.init_seconds * rec.sampling_rate))
+        piece = max(4 * self.n_taps, min(total, DISCOVERY_PIECE_VALUES // rec.n_channels))
+        n_pieces = max(1, int(np.ceil(total / piece)))
+        starts = np.linspace(0, rec.n_samples - piece, n_pieces).astype(np.int64) if n_pieces > 1 else [0]
+        for start in starts:
+            yield rec.traces(int(start), min(rec.n_samples, int(start) + piece))
+
     def initialize(self) -> ConvSparseAutoencoder:
         cfg = self.config
         rec = self.recording
@@ -192,9 +204,8 @@ class Trainer:
             raise ValueError(f"the recording ({rec.n_samples} samples) is shorter than two filters "
                              f"({self.n_taps} samples each)")
         data = self._training_window()
-        init_len = min(len(data), int(cfg.init_seconds * rec.sampling_rate))
-        init = initial_filters(data[:init_len], self.n_taps, cfg.n_units, threshold=cfg.init_threshold,
-                               seed=cfg.seed)
+        init = initial_filters(data, self.n_taps, cfg.n_units, pieces=self._discovery_pieces(),
+                               positions=rec.channel_positions, threshold=cfg.init_threshold, seed=cfg.seed)
         self.sigma = init.sigma
         sigma = float(np.median(init.sigma))
         self.noise_lambda = cfg.lam_scale * universal_lambda(sigma, len(init.filters), int(rec.sampling_rate))

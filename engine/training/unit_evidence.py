@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.recording.fast_median import median
+
 MIN_UNIT_SNIPPETS = 12  # below this a cluster's own spread cannot be judged
 SUPPORT_LEVEL = 1.0  # template samples above this many noise deviations are its support
 CHI2_SIGMAS = 4.0  # how far above the noise's spread a unit's median residual may lie
@@ -34,3 +36,29 @@ def is_unit(snippets: np.ndarray, template: np.ndarray) -> bool:
     per_sample = np.median((residual ** 2).sum(1)) / dof
     # the median of n chi-square / dof values spreads by about 1.25 sqrt(2 / dof) / sqrt(n)
     return per_sample <= 1.0 + CHI2_SIGMAS * 1.25 * np.sqrt(2.0 / dof) / np.sqrt(len(snippets))
+
+
+
+SEPARATION = 4.0  # standard deviations along the line joining two clusters
+
+
+def separated(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two aligned clusters of noise-normalised snippets are two units.
+
+    Their spikes are projected on the line joining their templates (on the templates' support).
+    Cutting one unit's cloud in two, as k-means does along its widest direction, leaves the halves'
+    centres about 2.7 of their own standard deviations apart, whatever the unit's amplitude or
+    spread; two units lie further apart than ``SEPARATION`` of them.
+    """
+    ta, tb = median(a, axis=0), median(b, axis=0)
+    support = (np.abs(ta) > SUPPORT_LEVEL) | (np.abs(tb) > SUPPORT_LEVEL)
+    direction = (ta - tb)[support]
+    norm = np.linalg.norm(direction)
+    if norm == 0:
+        return False
+    pa, pb = a[:, support] @ (direction / norm), b[:, support] @ (direction / norm)
+    centre_a, centre_b = np.median(pa), np.median(pb)
+    spread_a = 1.4826 * np.median(np.abs(pa - centre_a))
+    spread_b = 1.4826 * np.median(np.abs(pb - centre_b))
+    pooled = np.sqrt((len(pa) * spread_a ** 2 + len(pb) * spread_b ** 2) / (len(pa) + len(pb)))
+    return abs(centre_a - centre_b) > SEPARATION * max(pooled, 1e-12)
