@@ -24,6 +24,7 @@ from engine.training.crossings import CrossingPool
 from engine.training.local_clusters import LocalClusters, local_clusters
 from engine.training.unit_evidence import is_unit, separated
 from engine.recording.base import default_positions
+from engine.recording.motion import MIN_SPAN_UM
 
 
 MAX_COMPONENTS = 48  # PCA features: 3 per channel, up to this
@@ -182,6 +183,11 @@ def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: in
     """As many units as the crossings show: clusters found on each channel's neighbourhood, merged
     within it, then over the whole probe, and shifted copies dropped."""
     positions = default_positions(snippets.shape[1]) if positions is None else positions
+    if np.ptp(positions[:, 1]) < MIN_SPAN_UM:
+        # the fixed distance is kept for pieces of one unit whose footprint residual drift moved, on
+        # probes long enough for motion correction; on a tetrode or a single contact, distinct units
+        # often lie that close, and only their spikes' separation decides
+        merge_below = 0.0
     local = local_clusters(snippets, sigma, pre, positions, seed)
     shift = merge_shift(n_taps)
     kept = LocalClusters([], [], [])
