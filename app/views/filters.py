@@ -58,17 +58,9 @@ class FilterView(CanvasView):
             self.plots.append(plot)
 
     def columns(self) -> int:
-        """As many columns as the width gives each plot room for its title."""
+        """As many columns as the width gives each plot room for its title (decided when the plots are made:
+        re-laying them out on every resize fed back into the layout's size and never settled)."""
         return int(np.clip(self.width() // MIN_PLOT_WIDTH_PX, 1, MAX_COLUMNS))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.plots and self.columns() != self._columns:
-            self._columns = self.columns()
-            for plot in self.plots:
-                self.canvas.ci.removeItem(plot)
-            for unit, plot in enumerate(self.plots):
-                self.canvas.ci.addItem(plot, row=unit // self._columns, col=unit % self._columns)
 
     def show_filters(self, filters: np.ndarray) -> None:
         if len(filters) != len(self.plots):
