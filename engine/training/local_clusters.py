@@ -21,6 +21,7 @@ from engine.recording.fast_median import median
 
 NEIGHBOURHOOD_UM = 60.0
 FEATURES_PER_CHANNEL = 3
+MIN_FEATURES = 6  # a single contact still needs a few components to tell waveforms apart
 MAX_FEATURES = 12
 SPIKES_PER_CLUSTER = 40  # k-means over-splits each group to about this many crossings a cluster
 MAX_CLUSTERS_PER_GROUP = 32
@@ -53,7 +54,8 @@ def local_clusters(snippets: np.ndarray, sigma: np.ndarray, peak_tap: int, posit
         if len(index) < MIN_GROUP:
             continue
         local = normalised[index][:, neighbours, :].reshape(len(index), -1)
-        n_features = min(MAX_FEATURES, FEATURES_PER_CHANNEL * len(neighbours), local.shape[1], len(index))
+        n_features = min(MAX_FEATURES, max(MIN_FEATURES, FEATURES_PER_CHANNEL * len(neighbours)),
+                         local.shape[1], len(index))
         features = PCA(n_features, svd_solver="covariance_eigh").fit_transform(local)
         n_clusters = int(np.clip(len(index) // SPIKES_PER_CLUSTER, 1, MAX_CLUSTERS_PER_GROUP))
         labels = (np.zeros(len(index), dtype=int) if n_clusters == 1 else
