@@ -13,8 +13,8 @@ def create_application(argv=None):
 
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     if not hasattr(app, "gui_thread_gc"):
-        # Python's collector runs on whichever thread allocates; on a worker thread it destroyed plots'
-        # menus there and deadlocked Qt (the window hung on closing). It runs on the GUI thread only.
+        # Python's collector runs on whichever thread allocates; on a worker thread it would destroy the
+        # plots' Qt objects there. It runs on the GUI thread only (pyqtgraph's advice).
         from pyqtgraph.util.garbage_collector import GarbageCollector
         app.gui_thread_gc = GarbageCollector(interval=1.0)
     app.setApplicationName("sparsesort")

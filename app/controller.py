@@ -96,7 +96,9 @@ class Controller(QObject):
         thread = QThread(self)
         thread.setObjectName(f"sparsesort-{name}")
         worker.moveToThread(thread)
-        thread.finished.connect(worker.deleteLater)
+        # no deleteLater on finishing: destroyed in its own thread while the GUI thread, holding the GIL,
+        # tore down objects connected to it, the two waited on each other's lock and the window hung
+        # on closing; the worker is freed with the controller, once its thread has ended
         thread.finished.connect(self._on_thread_finished)
         thread.start()
         self._threads.append(thread)
