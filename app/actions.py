@@ -90,9 +90,6 @@ class ActionRegistry:
     def __getitem__(self, name: str) -> QAction:
         return self.entries[name].action
 
-    def help_rows(self) -> list[tuple[str, str, str]]:
-        return [(e.menu.replace("&", ""), e.text, e.shortcut) for e in self.entries.values()]
-
     def clashes(self) -> list[tuple[str, list[str]]]:
         """Keys given to more than one action: (key, action names)."""
         by_key: dict[str, list[str]] = {}

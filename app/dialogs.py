@@ -1,10 +1,10 @@
-"""Dialogs: raw binary parameters and the list of shortcuts."""
+"""Dialogs: the raw binary parameters."""
 from __future__ import annotations
 
 import os
 
 from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox,
-                             QTableWidget, QTableWidgetItem, QVBoxLayout)
+                             QVBoxLayout)
 
 RAW_DTYPES = ["int16", "uint16", "int32", "float32", "float64"]
 
@@ -36,22 +36,3 @@ class RawBinaryDialog(QDialog):
     def arguments(self) -> dict:
         return {"sampling_rate": self.sampling_rate.value(), "n_channels": self.n_channels.value(),
                 "dtype": self.dtype.currentText(), "offset": self.offset.value(), "gain": self.gain.value()}
-
-
-class ShortcutsDialog(QDialog):
-    def __init__(self, rows: list[tuple[str, str, str]], parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
-        self.table = QTableWidget(len(rows), 3)
-        self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
-        self.table.verticalHeader().setVisible(False)
-        for row, values in enumerate(rows):
-            for col, text in enumerate(values):
-                self.table.setItem(row, col, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(460, 520)
