@@ -77,13 +77,18 @@ def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: n
     return spikes.position[keep], spikes.unit[keep], spikes.value[keep]
 
 
+def default_chunk(model: ConvSparseAutoencoder) -> int:
+    """Codes per chunk of ``sort_recording`` (engine.distributed cuts a recording at the same boundaries)."""
+    return int(np.clip(CHUNK_VALUES // (model.n_channels + model.n_units), 1 << 14, 1 << 19))
+
+
 def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
                    chunk: int | None = None, margin: int | None = None, start: int = 0,
                    stop: int | None = None, progress=None) -> SortResult:
     """Spikes of every unit between ``start`` and ``stop`` (samples)."""
     taps = model.n_taps
     if chunk is None:
-        chunk = int(np.clip(CHUNK_VALUES // (model.n_channels + model.n_units), 1 << 14, 1 << 19))
+        chunk = default_chunk(model)
     stop = recording.n_samples if stop is None else min(stop, recording.n_samples)
     n_codes_end = stop - taps + 1
     margin = 4 * taps if margin is None else margin
