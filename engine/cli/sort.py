@@ -125,6 +125,26 @@ def preprocessing_config(args, recording) -> PreprocessingConfig:
 
 def add_arguments(p) -> None:
     p.add_argument("recording")
+    add_sort_options(p)
+    p.add_argument("--out", default=None, help="session file (default: next to the recording)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing session file (the old one is kept as NAME.backup-DATE.h5)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
+    p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
+    add_dask_options(p, "sort the chunks on a local Dask cluster of N worker processes (training stays here)")
+
+
+def add_dask_options(p, workers_help: str) -> None:
+    g = p.add_argument_group("Dask (engine.distributed)")
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N", help=workers_help)
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="use a running Dask cluster instead: its scheduler's address (tcp://host:8786) or "
+                   "scheduler file (.json); the workers must see the recording's path")
+
+
+def add_sort_options(p) -> None:
+    """The options of ``sort`` that apply to every recording (``batch`` takes them too)."""
     p.add_argument("--units", type=positive_int, default=None, help="number of units (default: from the data)")
     p.add_argument("--lambda", dest="lam", type=lambda_option, default=None,
                    help="sparsity weight: a number, or 'auto' to learn it by EM while training "
@@ -135,10 +155,6 @@ def add_arguments(p) -> None:
     p.add_argument("--filter-ms", type=positive_float, default=TrainConfig.filter_ms)
     p.add_argument("--unrolled-steps", type=positive_int, default=TrainConfig.n_steps)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="session file (default: next to the recording)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing session file (the old one is kept as NAME.backup-DATE.h5)")
-    p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
     # the raw layout is checked by the reader, whose messages name the file
     p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
     p.add_argument("--n-channels", type=int, default=None, help="raw binary: channel count")
@@ -164,11 +180,39 @@ def add_arguments(p) -> None:
     p.add_argument("--motion", choices=MOTION_CHOICES, default="auto",
                    help="drift correction with SpikeInterface's motion tools (default auto: none on probes whose "
                    "contacts span less than 100 um, rigid up to 800 um, non-rigid beyond)")
-    p.add_argument("--phy", default=None, metavar="DIR", help="also export a Phy template-gui folder")
-    p.add_argument("--nwb", default=None, metavar="FILE", help="also export the units to an NWB file")
 
 
 def run(args) -> int:
+    summary, lines, session = execute(args)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print("\n".join(lines))
+    export_session(session, args.phy, args.nwb, quiet=args.json)
+    return 0
+
+
+def on_dask(args) -> bool:
+    return bool(getattr(args, "workers", None) or getattr(args, "scheduler", None))
+
+
+def _sort(args, raw_recording, settings, prepared, rec_args, on_snapshot, progress):
+    """The pipeline's sort, or, with --workers or --scheduler, its chunks on a Dask cluster."""
+    if not on_dask(args):
+        return sort(raw_recording, settings, prepared=prepared, on_snapshot=on_snapshot, progress=progress)
+    from engine.distributed import RecordingSource, SchedulerUnreachable, dask_client, train_and_sort
+    source = RecordingSource.of_file(os.path.abspath(args.recording), rec_args, prepared.preprocessing,
+                                     prepared.motion_estimate)
+    try:
+        with dask_client(args.workers, args.scheduler) as client:
+            return train_and_sort(client, prepared, settings.train, source, on_snapshot=on_snapshot,
+                                  progress=progress)
+    except SchedulerUnreachable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def execute(args):
+    """Sort ``args.recording`` and write its session: (the JSON summary, the lines for people, the session)."""
     out = check_outputs(args)
     rec_args = recording_args(args)
     raw_recording = open_recording(args.recording, **rec_args)
@@ -185,8 +229,8 @@ def run(args) -> int:
                 steps.total, steps.n = snap.max_steps, snap.step
                 steps.set_postfix(loss=f"{snap.loss:.3g}", snr=f"{snap.snr_db:.1f}dB")
 
-            outcome = sort(raw_recording, settings, prepared=prepared, on_snapshot=show_training,
-                           progress=sorted_samples.update)
+            outcome = _sort(args, raw_recording, settings, prepared, rec_args, show_training,
+                            sorted_samples.update)
     except ValueError as exc:
         raise RecordingError(args.recording, str(exc)) from None
     trainer, result, model = outcome.trainer, outcome.result, outcome.trainer.model
@@ -234,17 +278,14 @@ def run(args) -> int:
     summary["session"] = out
     summary["preprocessing"] = session.preprocessing
     summary["motion"] = prepared.motion
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
-              f"sorted in {sort_seconds:.1f} s on {summary['device']}; session: {out}")
-        print(f"  lambda: {describe_lambda(trainer)}")
-        if truth is not None:
-            for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"])):
-                print(f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}")
-    export_session(session, args.phy, args.nwb, quiet=args.json)
-    return 0
+    where = f"{summary['device']} (chunks on Dask)" if on_dask(args) else summary["device"]
+    lines = [f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
+             f"sorted in {sort_seconds:.1f} s on {where}; session: {out}",
+             f"  lambda: {describe_lambda(trainer)}"]
+    if truth is not None:
+        lines += [f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}"
+                  for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"]))]
+    return summary, lines, session
 
 
 COMMAND = Command("sort", "learn the filters of a recording and sort its spikes", add_arguments, run)

@@ -1,0 +1,144 @@
+"""Sorting on Dask: a two-process LocalCluster gives the single-process spikes; batch sorts a folder.
+
+One module-scoped cluster serves the tests that go through ``--scheduler``; ``sort --workers 2``
+starts (and closes) its own. No worker process may outlive the tests.
+"""
+import json
+
+import numpy as np
+import psutil
+import pytest
+
+pytest.importorskip("distributed")
+
+from engine.cli import main  # noqa: E402
+from engine.groundtruth.simulate import SimulationConfig, write_simulation  # noqa: E402
+from engine.io.session import load_session  # noqa: E402
+from engine.model.autoencoder import ConvSparseAutoencoder  # noqa: E402
+from engine.recording.registry import open_recording  # noqa: E402
+from engine.sorting.sorter import default_chunk, sort_recording  # noqa: E402
+
+
+def _children() -> set[int]:
+    """Child processes, less multiprocessing's resource tracker (one per parent, for its lifetime)."""
+    pids = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                pids.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return pids
+
+
+def _assert_no_new_processes(before: set[int]) -> None:
+    new = [psutil.Process(pid) for pid in _children() - before if psutil.pid_exists(pid)]
+    psutil.wait_procs(new, timeout=10)
+    assert _children() <= before, "worker processes outlived their cluster"
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """The address of a local cluster of two worker processes, closed (its processes gone) at the end."""
+    from distributed import LocalCluster
+
+    before = _children()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+        _assert_no_new_processes(before)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """Two minutes of the seed's 3 units at 10 kHz (three sorting chunks) and 20 s of a tetrode."""
+    folder = tmp_path_factory.mktemp("recordings")
+    write_simulation(folder / "seed.h5", SimulationConfig(minutes=2.0, seed=7))
+    write_simulation(folder / "tetrode.h5", SimulationConfig(minutes=0.33, channels=4, seed=8))
+    return folder
+
+
+def _spikes(path):
+    session = load_session(path)
+    return session.spike_times, session.spike_units, session.spike_amplitudes, session.filters
+
+
+SORT = ["--quiet", "sort", "--units", "3", "--steps", "4", "--json"]
+
+
+def test_workers_2_spikes_equal_the_single_process_sort(recordings, tmp_path, capsys):
+    rec = str(recordings / "seed.h5")
+    before = _children()
+    assert main(SORT + [rec, "--out", str(tmp_path / "one.h5")]) == 0
+    assert main(SORT + [rec, "--out", str(tmp_path / "two.h5"), "--workers", "2"]) == 0
+    _assert_no_new_processes(before)
+    one, two = _spikes(tmp_path / "one.h5"), _spikes(tmp_path / "two.h5")
+    chunk = default_chunk(ConvSparseAutoencoder(one[3], 1.0))
+    assert open_recording(rec).n_samples > 2 * chunk, "the recording must span several chunks"
+    assert len(one[0]) > 5000
+    for a, b in zip(one, two):  # times, units, amplitudes (and the filters: training is the same)
+        np.testing.assert_array_equal(a, b)
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert first["spikes"] == second["spikes"] == len(one[0])
+
+
+def test_chunks_on_a_running_cluster_equal_sort_recording_with_preprocessing(recordings, scheduler):
+    """The workers open the file themselves, band-passed and referenced as here; small chunks, many tasks."""
+    from engine.distributed import RecordingSource, dask_client, sort_on_cluster
+    from engine.recording.preprocessing import PreprocessingConfig, preprocess
+
+    path = str(recordings / "tetrode.h5")
+    config = PreprocessingConfig(bandpass=(300.0, 3000.0), common_reference=True)
+    recording = preprocess(open_recording(path), config)
+    model = ConvSparseAutoencoder(recording.ground_truth.waveforms, lam=20.0, peak_distance=10)
+    expected = sort_recording(recording, model, chunk=20_000)
+    done = []
+    with dask_client(scheduler=scheduler) as client:
+        got = sort_on_cluster(client, recording, model, RecordingSource.of_file(path, {}, config), chunk=20_000,
+                              progress=done.append)
+    assert len(expected) > 500
+    n_codes = recording.n_samples - model.n_taps + 1
+    assert sum(done) == n_codes and len(done) == -(-n_codes // 20_000)
+    np.testing.assert_array_equal(expected.times, got.times)
+    np.testing.assert_array_equal(expected.units, got.units)
+    np.testing.assert_array_equal(expected.amplitudes, got.amplitudes)
+
+
+def test_batch_skips_sorted_recordings_and_reports_a_bad_file(recordings, scheduler, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(recordings / "tetrode.h5", folder / "a.h5")
+    shutil.copy(recordings / "tetrode.h5", folder / "b.h5")
+    (folder / "c.h5").write_bytes(b"not a recording")
+    batch = ["--quiet", "batch", str(folder), "--units", "3", "--steps", "3", "--scheduler", scheduler, "--json"]
+    assert main(SORT + [str(folder / "a.h5")]) == 0  # a is sorted already: its session is beside it
+    capsys.readouterr()
+    assert main(batch) == 1  # c failed
+    out = capsys.readouterr().out
+    rows = {row["recording"].rsplit("/", 1)[-1]: row for row in json.loads(out.strip().splitlines()[-1])}
+    assert [rows[n]["status"] for n in ("a.h5", "b.h5", "c.h5")] == ["skipped", "sorted", "failed"]
+    assert "c.h5" in rows["c.h5"]["message"] and "HDF5" in rows["c.h5"]["message"]
+    assert rows["b.h5"]["units"] == 3 and rows["b.h5"]["spikes"] == len(load_session(folder / "b.sparsesort.h5")
+                                                                          .spike_times)
+    assert rows["a.h5"]["spikes"] == len(load_session(folder / "a.sparsesort.h5").spike_times)
+    table = out.split("[{")[0]
+    assert "recording" in table and "wall s" in table and "1 sorted, 1 skipped, 1 failed" in table
+    assert "sparsesort.h5" not in table  # sessions in the folder are not recordings
+    # again: nothing left but the bad file; --force sorts a and b again
+    assert main(batch + ["--force"]) == 1
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [row["status"] for row in rows] == ["sorted", "sorted", "failed"]
+
+
+def test_an_unreachable_scheduler_is_one_line(recordings, monkeypatch, capsys):
+    from engine.distributed import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    code = main(["--quiet", "sort", str(recordings / "tetrode.h5"), "--units", "3", "--steps", "1",
+                 "--out", "/tmp/never-written.h5", "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err[0]
