@@ -14,36 +14,35 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from engine.curation.model import Curation, CurationError
-from engine.curation.features import pca_features, read_snippets
+from engine.curation.features import pca_features
+from engine.curation.local import local_snippets
+from engine.curation.measure import measure
 from engine.curation.store import fold_journal, open_curation, relocate_journal
 from engine.curation.journal import Journal, journal_path, set_aside
-from engine.curation.quality import quality_metrics
 from engine.curation.recluster import RECLUSTER_PARTS, recluster
-from engine.curation.suggestions import evaluate_pairs
 from engine.curation.model import DELETED_LABEL
 from engine.io.session import Session
 from app.colors import cluster_color
+from app.process_jobs import ProcessRunner
 from app.sessions import default_session_path
 
 QUALITY_DELAY_MS = 300
+PROCESS_MIN_WORK = 2048  # clusters x channels from which quality metrics are measured in a process
+PROCESS_MIN_SPIKES = 500_000
 
 
 def recluster_groups(recording, times, spikes, method: str = "kmeans") -> list[np.ndarray]:
     """The spikes k-means (or K-deep simplex, "kds": engine.curation.recluster) puts apart from the largest
-    group (PCA features of their snippets)."""
-    features = pca_features(read_snippets(recording, times), 3)
+    group (PCA features of their snippets on the cluster's own channels)."""
+    features = pca_features(local_snippets(recording, times)[0], 3)
     parts = recluster(features, method, RECLUSTER_PARTS)
     largest = np.bincount(parts).argmax()
     return [spikes[parts == p] for p in range(RECLUSTER_PARTS) if p != largest]
 
 
-def measure(recording, times, amplitudes, clusters, ids, noise_sigma, noise, progress):
-    """Quality metrics and merge evidence of the clusters (on the jobs thread): (quality, evidence)."""
-    quality = quality_metrics(recording, times, amplitudes, clusters, ids, noise_sigma)
-    progress(0.5)
-    evidence = evaluate_pairs(recording, times, amplitudes, clusters, ids, exclude=noise,
-                              progress=lambda f: progress(0.5 + 0.5 * f))
-    return quality, evidence
+def measure_in_process(recording, n_spikes: int, n_clusters: int) -> bool:
+    """Whether a measurement is worth a process of its own (spawning one costs a second or two)."""
+    return n_clusters * recording.n_channels >= PROCESS_MIN_WORK or n_spikes >= PROCESS_MIN_SPIKES
 
 
 class CurationController(QObject):
@@ -65,6 +64,8 @@ class CurationController(QObject):
         self._quality_timer.timeout.connect(self._on_quality_timer)
         controller.spikesChanged.connect(self._on_spikes)
         controller.recordingChanged.connect(lambda _: self._forget())
+        self.runner = ProcessRunner()  # quality metrics of many units: in a process, off the GIL
+        controller.shutdownFinished.connect(self.runner.close)
 
     # -- life cycle ----------------------------------------------------------------------
     def _forget(self) -> None:
@@ -251,7 +252,8 @@ class CurationController(QObject):
         return self.curation.spikes_of(cluster) if self.curation is not None else np.zeros(0, np.int64)
 
     def _measure(self) -> None:
-        """Quality metrics and merge evidence on the jobs thread; ``measured`` when they arrive."""
+        """Quality metrics and merge evidence off the GUI thread (many units: in a process, app/process_jobs.py,
+        so the GUI thread keeps the GIL); ``measured`` when they arrive."""
         c, curation = self.controller, self.curation
         if curation is None or c.recording is None or c.spikes is None or len(c.spikes) != len(curation.times):
             self.quality, self.evidence = {}, []
@@ -267,7 +269,11 @@ class CurationController(QObject):
                 self.quality, self.evidence = result
                 self.measured.emit()
 
-        c.jobs.submit("Measuring the units", lambda progress: measure(*args, progress), done, kind="measure")
+        if measure_in_process(c.recording, len(curation.times), len(args[4])):
+            work = lambda progress: self.runner.run(measure, args, progress)  # noqa: E731
+        else:
+            work = lambda progress: measure(*args, progress)  # noqa: E731
+        c.jobs.submit("Measuring the units", work, done, kind="measure")
 
     @property
     def settled(self) -> bool:

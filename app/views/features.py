@@ -10,7 +10,8 @@ import pyqtgraph as pg
 
 from app.views.cluster_view import ClusterView
 from app.views.lasso import LassoViewBox, points_in_polygon
-from engine.curation.features import best_channels, pca_features, read_snippets, sample_spikes
+from engine.curation.features import pca_features, read_snippets, sample_spikes
+from engine.curation.local import cluster_channels, cluster_means, global_best_channels
 
 MAX_SPIKES = 5000
 CHANNELS = 4
@@ -18,12 +19,14 @@ CHANNELS = 4
 
 def cluster_features(recording, times, sizes) -> np.ndarray:
     """(spikes, 2) PCA scores of the spikes' snippets on the best channels of each group (consecutive
-    ``sizes`` spikes per cluster)."""
-    snippets = read_snippets(recording, times)
+    ``sizes`` spikes per cluster): each group's mean is read on its own channels (engine.curation.local),
+    then the snippets on those best channels only, so memory does not grow with the probe."""
     bounds = np.cumsum([0, *sizes])
-    channels = np.unique(np.concatenate([best_channels(snippets[a:b].mean(0), CHANNELS)
-                                         for a, b in zip(bounds[:-1], bounds[1:]) if b > a]))
-    return pca_features(snippets[..., channels], 2)
+    groups = {k: np.arange(a, b) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a}
+    channels = cluster_channels(recording, times, groups)
+    means = cluster_means(recording, times, groups, channels)
+    best = np.unique(np.concatenate([global_best_channels(means[k], channels[k], CHANNELS) for k in groups]))
+    return pca_features(read_snippets(recording, times, best), 2)
 
 
 class FeatureView(ClusterView):

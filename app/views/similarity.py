@@ -14,9 +14,10 @@ from engine.curation.similarity import cluster_similarity, filter_similarity
 from engine.curation.suggestions import CANDIDATE_SIMILARITY
 
 
-def similarity_matrix(filters, units, clusters, ids, filter_sim=None) -> tuple[np.ndarray, np.ndarray]:
-    """(filter similarity, cluster similarity over ``ids``): a cluster is as alike as its best filter."""
-    filter_sim = filter_similarity(filters) if filter_sim is None else filter_sim
+def similarity_matrix(filters, units, clusters, ids, filter_sim=None, positions=None) -> tuple[np.ndarray, np.ndarray]:
+    """(filter similarity, cluster similarity over ``ids``): a cluster is as alike as its best filter; filters
+    are compared only where their channels overlap on the probe (``positions``)."""
+    filter_sim = filter_similarity(filters, positions) if filter_sim is None else filter_sim
     n = len(filters)
     pairs = np.unique(np.asarray(clusters, dtype=np.int64) * n + np.asarray(units, dtype=np.int64))
     held: dict[int, list[int]] = {}
@@ -80,7 +81,9 @@ class SimilarityView(ClusterView):
             return
         self._matrix_key = key
         cached = self._filter_sim[1] if self._filter_sim is not None and self._filter_sim[0] == version else None
-        args = (self.controller.filters, curation.units, self.curation.spike_clusters(), ids, cached)
+        recording = self.controller.recording
+        positions = recording.channel_positions if recording is not None else None
+        args = (self.controller.filters, curation.units, self.curation.spike_clusters(), ids, cached, positions)
         self.controller.jobs.submit("Comparing filters", lambda progress: similarity_matrix(*args),
                                     lambda result: self._draw_matrix(version, ids, *result), kind="similarity")
         self._list_evidence()

@@ -7,6 +7,7 @@ from PyQt6.QtCore import Qt
 
 from app.views.cluster_view import ClusterView
 from engine.curation.features import best_channels, read_snippets, sample_spikes
+from engine.curation.local import local_snippets
 
 SHOWN_SPIKES = 60
 CHANNELS = 4
@@ -36,13 +37,15 @@ class WaveformView(ClusterView):
         if not clusters:
             return
         times = self.controller.spikes.times
-        snippets = {c: read_snippets(recording, times[sample_spikes(self.curation.spikes_of(c), SHOWN_SPIKES, c)])
-                    for c in clusters}
-        first = snippets[clusters[0]]
-        self.channels = np.sort(best_channels(first.mean(axis=0), CHANNELS)) if len(first) else np.arange(
-            min(CHANNELS, recording.n_channels))
+        shown = {c: times[sample_spikes(self.curation.spikes_of(c), SHOWN_SPIKES, c)] for c in clusters}
+        first = shown[clusters[0]]
+        if len(first):  # the first cluster's best channels, found among the channels near its peak only
+            first_snippets, near = local_snippets(recording, first)
+            self.channels = np.sort(near[best_channels(first_snippets.mean(axis=0), CHANNELS)])
+        else:
+            self.channels = np.arange(min(CHANNELS, recording.n_channels))
         for c in clusters:
-            waves = snippets[c][..., self.channels]
+            waves = read_snippets(recording, shown[c], self.channels)
             if not len(waves):
                 continue
             x, sample = side_by_side(waves)  # each spike ends in NaNs, so one curve draws them all

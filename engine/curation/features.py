@@ -6,6 +6,7 @@ import numpy as np
 SNIPPET_BEFORE_MS = 1.0
 SNIPPET_AFTER_MS = 2.0
 READ_BLOCK_SAMPLES = 1 << 18  # spikes are read in blocks of the recording, not one read per spike
+READ_BLOCK_VALUES = 1 << 22  # ... of at most this many samples x channels (16 MB), whatever the probe
 
 
 def snippet_window(sampling_rate: float) -> tuple[int, int]:
@@ -23,10 +24,11 @@ def read_snippets(recording, times, channels=None) -> np.ndarray:
     order = np.flatnonzero(inside)[np.argsort(times[inside], kind="stable")]
     sorted_times = times[order]
     offsets = np.arange(-before, after)
+    span = max(1, min(READ_BLOCK_SAMPLES, READ_BLOCK_VALUES // max(1, len(channels))) - before - after)
     i = 0
     while i < len(order):
         lo = sorted_times[i] - before
-        j = max(i + 1, np.searchsorted(sorted_times, sorted_times[i] + READ_BLOCK_SAMPLES, side="right"))
+        j = max(i + 1, np.searchsorted(sorted_times, sorted_times[i] + span, side="right"))
         block_spikes = order[i:j]
         hi = times[block_spikes].max() + after
         block = recording.traces(lo, hi, channels)

@@ -8,8 +8,10 @@
 - Amplitude cutoff (Hill et al.): the estimated fraction of spikes lost below the detection
   threshold, from how far the amplitude histogram is cut off on its low side (at most 0.5).
 - Isolation: the fraction of each spike's nearest neighbours (PCA of the waveforms on the two
-  clusters' best channels) that belong to its own cluster, against the most similar other cluster;
-  1 is perfectly isolated, 0.5 indistinguishable.
+  clusters' best channels) that belong to its own cluster, against the most similar other cluster
+  among those sharing a channel with it; 1 is perfectly isolated, 0.5 indistinguishable.
+
+Waveforms are read on each cluster's own channels (engine.curation.local), in bounded memory.
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
-from engine.curation.features import best_channels, pca_features, read_snippets, sample_spikes
+from engine.curation.features import best_channels, pca_features, sample_spikes
+from engine.curation.local import (cluster_channels, cluster_means, global_best_channels, overlapping_pairs,
+                                  pair_snippets)
 
 ISI_THRESHOLD_MS = 1.5
 PRESENCE_BIN_S = 60.0
@@ -40,10 +44,12 @@ class QualityMetrics:
     nearest: int | None  # the cluster isolation was measured against
 
 
-def snr(mean_waveform: np.ndarray, noise_sigma: np.ndarray) -> float:
-    channel = int(best_channels(mean_waveform, 1)[0])
+def snr(mean_waveform: np.ndarray, noise_sigma: np.ndarray, channels=None) -> float:
+    """``channels``: the probe channel of each column of ``mean_waveform`` (by default, all in order)."""
+    column = int(best_channels(mean_waveform, 1)[0])
+    channel = column if channels is None else int(np.asarray(channels)[column])
     sigma = float(noise_sigma[channel])
-    return float(np.abs(mean_waveform[:, channel]).max()) / sigma if sigma > 0 else float("nan")
+    return float(np.abs(mean_waveform[:, column]).max()) / sigma if sigma > 0 else float("nan")
 
 
 def isi_violation_ratio(times, sampling_rate: float, duration_s: float,
@@ -88,38 +94,66 @@ def isolation(own: np.ndarray, other: np.ndarray, k: int = ISOLATION_NEIGHBOURS)
     return float(np.mean(neighbours[:, 1:] < len(own)))
 
 
-def _nearest_clusters(means: dict[int, np.ndarray]) -> dict[int, int | None]:
+def cluster_members(spike_clusters, clusters) -> dict[int, np.ndarray]:
+    """cluster -> its spikes' indices (ascending), from one stable sort instead of one pass per cluster."""
+    spike_clusters = np.asarray(spike_clusters)
+    order = np.argsort(spike_clusters, kind="stable")
+    ordered = spike_clusters[order]
+    out = {}
+    for c in clusters:
+        lo, hi = np.searchsorted(ordered, c, side="left"), np.searchsorted(ordered, c, side="right")
+        out[c] = order[lo:hi]
+    return out
+
+
+def _nearest_clusters(means: dict[int, np.ndarray], channels: dict[int, np.ndarray]) -> dict[int, int | None]:
+    """The cluster whose mean waveform is nearest (squared distance, zero off a cluster's own channels),
+    among those sharing a channel: no all-pairs array."""
     ids = list(means)
-    flat = np.array([means[c].ravel() for c in ids])
-    if len(ids) < 2:
-        return {c: None for c in ids}
-    distance = ((flat[:, None, :] - flat[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(distance, np.inf)
-    return {c: ids[int(distance[i].argmin())] for i, c in enumerate(ids)}
+    norms = {c: float(np.sum(means[c].astype(np.float64) ** 2)) for c in ids}
+    best: dict[int, tuple[float, int]] = {}
+    rank = {c: k for k, c in enumerate(ids)}
+    for a, b in overlapping_pairs({c: channels[c] for c in ids}):
+        _, ia, ib = np.intersect1d(channels[a], channels[b], assume_unique=True, return_indices=True)
+        cross = float(np.sum(means[a][:, ia].astype(np.float64) * means[b][:, ib]))
+        distance = norms[a] + norms[b] - 2.0 * cross
+        for c, other in ((a, b), (b, a)):
+            if c not in best or (distance, rank[other]) < (best[c][0], rank[best[c][1]]):
+                best[c] = (distance, other)
+    return {c: best[c][1] if c in best else None for c in ids}
 
 
-def quality_metrics(recording, times, amplitudes, spike_clusters, clusters, noise_sigma) -> dict[int, QualityMetrics]:
-    """Metrics of each listed cluster (spike_clusters: the cluster of every spike of the sort)."""
+def quality_metrics(recording, times, amplitudes, spike_clusters, clusters, noise_sigma, channels=None,
+                    progress=None) -> dict[int, QualityMetrics]:
+    """Metrics of each listed cluster (spike_clusters: the cluster of every spike of the sort).
+
+    Waveforms are read on each cluster's own channels only (``channels``: cluster -> probe channels, by
+    default those near its peak channel, engine.curation.local), in blocks; isolation is measured against
+    the nearest cluster among those sharing a channel.
+    """
     fs, duration = recording.sampling_rate, recording.duration
-    members = {c: np.flatnonzero(spike_clusters == c) for c in clusters}
-    snippets = {c: read_snippets(recording, times[sample_spikes(m, SNIPPETS_PER_CLUSTER, seed=c)])
-                for c, m in members.items() if len(m)}
-    means = {c: s.mean(axis=0) for c, s in snippets.items()}
-    nearest = _nearest_clusters(means)
+    times = np.asarray(times)
+    step = (lambda lo, hi: (lambda f: progress(lo + (hi - lo) * f))) if progress is not None else (lambda lo, hi: None)
+    members = cluster_members(spike_clusters, clusters)
+    samples = {c: sample_spikes(m, SNIPPETS_PER_CLUSTER, seed=c) for c, m in members.items() if len(m)}
+    if channels is None:
+        channels = cluster_channels(recording, times, samples, step(0.0, 0.1))
+    means = cluster_means(recording, times, samples, channels, step(0.1, 0.5))
+    nearest = _nearest_clusters(means, channels)
+    requests = [(c, near, np.union1d(global_best_channels(means[c], channels[c], ISOLATION_CHANNELS),
+                                     global_best_channels(means[near], channels[near], ISOLATION_CHANNELS)))
+                for c, near in nearest.items() if near is not None]
+    isolations = {}
+    for r, own, other in pair_snippets(recording, times, samples, requests, step(0.5, 1.0)):
+        features = pca_features(np.concatenate([own, other]), 3)
+        isolations[requests[r][0]] = isolation(features[:len(own)], features[len(own):])
     result = {}
     for c, m in members.items():
-        iso, near = float("nan"), nearest.get(c)
-        if near is not None:
-            channels = np.union1d(best_channels(means[c], ISOLATION_CHANNELS),
-                                  best_channels(means[near], ISOLATION_CHANNELS))
-            both = np.concatenate([snippets[c][..., channels], snippets[near][..., channels]])
-            features = pca_features(both, 3)
-            iso = isolation(features[:len(snippets[c])], features[len(snippets[c]):])
         result[c] = QualityMetrics(
             cluster=c, count=len(m),
-            snr=snr(means[c], noise_sigma) if c in means and noise_sigma is not None else float("nan"),
+            snr=snr(means[c], noise_sigma, channels[c]) if c in means and noise_sigma is not None else float("nan"),
             isi_violation_ratio=isi_violation_ratio(times[m], fs, duration),
             presence_ratio=presence_ratio(times[m], fs, duration),
             amplitude_cutoff=amplitude_cutoff(amplitudes[m]),
-            isolation=iso, nearest=near)
+            isolation=isolations.get(c, float("nan")), nearest=nearest.get(c))
     return result

@@ -12,6 +12,9 @@ clusters is suggested for a merge only when four pieces of evidence agree:
 - amplitude continuity: over time their amplitudes agree where both fire, or one continues where
   the other stops (a unit split by drift).
 
+Waveforms are read on each cluster's own channels (engine.curation.local), and only clusters sharing
+a channel are compared, so 300 units on 384 channels need no all-pairs waveform array.
+
 ``evaluate_pairs`` gives the evidence for the most similar pairs, suggested or not, with one
 sentence each; ``merge_suggestions`` keeps the suggested ones.
 """
@@ -21,7 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curation.features import best_channels, pca_features, read_snippets, sample_spikes
+from engine.curation.features import pca_features, sample_spikes
+from engine.curation.local import (cluster_channels, cluster_means, global_best_channels, on_channels,
+                                  overlapping_pairs, pair_snippets)
+from engine.curation.quality import cluster_members
 from engine.groundtruth.metrics import best_shift
 
 REFRACTORY_MS = 1.5
@@ -55,8 +61,9 @@ class PairEvidence:
 @dataclass
 class _Cluster:
     spikes: np.ndarray  # indices into the sort
-    snippets: np.ndarray  # (sampled spikes, taps, channels)
-    mean: np.ndarray  # (taps, channels)
+    sample: np.ndarray  # the spikes whose snippets are read
+    channels: np.ndarray  # its channels on the probe (ascending)
+    mean: np.ndarray  # (taps, its channels)
 
 
 def _refractory_ratio(times_a: np.ndarray, times_b: np.ndarray, sampling_rate: float) -> float:
@@ -76,12 +83,10 @@ def _refractory_ratio(times_a: np.ndarray, times_b: np.ndarray, sampling_rate: f
     return pairs_within(r) / expected
 
 
-def _separation(ca: _Cluster, cb: _Cluster) -> float:
+def _separation(sa_snippets: np.ndarray, sb_snippets: np.ndarray) -> float:
     """d' of the two clusters along the line joining their centres, in PCA space of their best channels."""
-    channels = np.unique(np.concatenate([best_channels(ca.mean, CHANNELS), best_channels(cb.mean, CHANNELS)]))
-    both = np.concatenate([ca.snippets[..., channels], cb.snippets[..., channels]])
-    scores = pca_features(both, 3)
-    sa, sb = scores[:len(ca.snippets)], scores[len(ca.snippets):]
+    scores = pca_features(np.concatenate([sa_snippets, sb_snippets]), 3)
+    sa, sb = scores[:len(sa_snippets)], scores[len(sa_snippets):]
     direction = sa.mean(0) - sb.mean(0)
     norm = np.linalg.norm(direction)
     if norm == 0:
@@ -89,6 +94,16 @@ def _separation(ca: _Cluster, cb: _Cluster) -> float:
     pa, pb = sa @ direction / norm, sb @ direction / norm
     spread = np.sqrt(0.5 * (pa.var() + pb.var()))
     return float(abs(pa.mean() - pb.mean()) / max(spread, 1e-12))
+
+
+def _similarity(ca: _Cluster, cb: _Cluster) -> tuple[float, float]:
+    """(shape correlation over small shifts, norm ratio) of two mean waveforms on the union of their
+    channels, each zero off its own."""
+    union = np.union1d(ca.channels, cb.channels)
+    ma, mb = on_channels(ca.mean, ca.channels, union), on_channels(cb.mean, cb.channels, union)
+    correlation, _ = best_shift(ma.T, mb.T, ma.shape[0] // 4)
+    na, nb = np.linalg.norm(ma), np.linalg.norm(mb)
+    return float(max(0.0, correlation)), float(min(na, nb) / max(na, nb, 1e-12))
 
 
 def _mad(x: np.ndarray) -> float:
@@ -133,45 +148,48 @@ def _reason(e: dict) -> tuple[bool, str]:
     return True, "; ".join(why)
 
 
-def evaluate_pairs(recording, times, amplitudes, clusters, ids, exclude=(), progress=None) -> list[PairEvidence]:
+def evaluate_pairs(recording, times, amplitudes, clusters, ids, exclude=(), progress=None,
+                   channels=None) -> list[PairEvidence]:
     """The evidence for every pair of clusters whose mean waveforms are alike (most alike first).
 
     times, amplitudes, clusters: per spike of the sort (trough sample, amplitude, cluster id);
-    ``exclude``: clusters left out (labelled noise); ``progress(fraction)`` is called as it goes.
+    ``exclude``: clusters left out (labelled noise); ``progress(fraction)`` is called as it goes;
+    ``channels``: cluster -> its probe channels (by default those near its peak channel). Waveforms are
+    read on each cluster's channels only, and only pairs sharing a channel are compared.
     """
     times, amplitudes, clusters = (np.asarray(x) for x in (times, amplitudes, clusters))
     excluded = set(int(c) for c in exclude)
-    info: dict[int, _Cluster] = {}
+    step = (lambda lo, hi: (lambda f: progress(lo + (hi - lo) * f))) if progress is not None else (lambda lo, hi: None)
     usable = [int(c) for c in ids if int(c) not in excluded]
-    for k, c in enumerate(usable):
-        spikes = np.flatnonzero(clusters == c)
-        if len(spikes) >= MIN_SPIKES:
-            snippets = read_snippets(recording, times[sample_spikes(spikes, SNIPPETS, c)])
-            info[c] = _Cluster(spikes, snippets, snippets.mean(axis=0))
-        if progress is not None:
-            progress(0.5 * (k + 1) / max(1, len(usable)))
-    order = list(info)
+    members = {c: m for c, m in cluster_members(clusters, usable).items() if len(m) >= MIN_SPIKES}
+    samples = {c: sample_spikes(m, SNIPPETS, c) for c, m in members.items()}
+    if channels is None:
+        channels = cluster_channels(recording, times, samples, step(0.0, 0.1))
+    means = cluster_means(recording, times, samples, channels, step(0.1, 0.5))
+    info = {c: _Cluster(members[c], samples[c], np.asarray(channels[c]), means[c]) for c in members}
+    candidates = []
+    pairs = overlapping_pairs({c: info[c].channels for c in info})
+    for done, (a, b) in enumerate(pairs):
+        similarity, ratio = _similarity(info[a], info[b])
+        if similarity >= CANDIDATE_SIMILARITY:
+            candidates.append((a, b, similarity, ratio))
+        if progress is not None and done % 64 == 0:
+            progress(0.5 + 0.25 * done / max(1, len(pairs)))
+    requests = [(a, b, np.union1d(global_best_channels(info[a].mean, info[a].channels, CHANNELS),
+                                  global_best_channels(info[b].mean, info[b].channels, CHANNELS)))
+                for a, b, _, _ in candidates]
+    separation = {r: _separation(sa, sb) for r, sa, sb in pair_snippets(recording, times, samples, requests,
+                                                                        step(0.75, 1.0))}
     out = []
-    n_pairs = len(order) * (len(order) - 1) // 2
-    done = 0
-    for i, a in enumerate(order):
-        for b in order[i + 1:]:
-            done += 1
-            ca, cb = info[a], info[b]
-            correlation, _ = best_shift(ca.mean.T, cb.mean.T, ca.mean.shape[0] // 4)
-            similarity = float(max(0.0, correlation))
-            if similarity < CANDIDATE_SIMILARITY:
-                continue
-            na, nb = np.linalg.norm(ca.mean), np.linalg.norm(cb.mean)
-            e = dict(similarity=similarity, amplitude_ratio=float(min(na, nb) / max(na, nb, 1e-12)),
-                     refractory_ratio=_refractory_ratio(times[ca.spikes], times[cb.spikes], recording.sampling_rate),
-                     separation=_separation(ca, cb),
-                     amplitude_gap=_amplitude_gap(times[ca.spikes], amplitudes[ca.spikes], times[cb.spikes],
-                                                  amplitudes[cb.spikes], recording.n_samples))
-            suggested, reason = _reason(e)
-            out.append(PairEvidence(a, b, **e, suggested=suggested, reason=reason))
-            if progress is not None:
-                progress(0.5 + 0.5 * done / max(1, n_pairs))
+    for r, (a, b, similarity, ratio) in enumerate(candidates):
+        ca, cb = info[a], info[b]
+        e = dict(similarity=similarity, amplitude_ratio=ratio,
+                 refractory_ratio=_refractory_ratio(times[ca.spikes], times[cb.spikes], recording.sampling_rate),
+                 separation=separation[r],
+                 amplitude_gap=_amplitude_gap(times[ca.spikes], amplitudes[ca.spikes], times[cb.spikes],
+                                              amplitudes[cb.spikes], recording.n_samples))
+        suggested, reason = _reason(e)
+        out.append(PairEvidence(a, b, **e, suggested=suggested, reason=reason))
     return sorted(out, key=lambda p: (not p.suggested, -p.similarity))
 
 
