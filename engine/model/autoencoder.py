@@ -42,6 +42,7 @@ class ConvSparseAutoencoder(nn.Module):
         self.reweight_passes = max(1, int(reweight_passes))
         self.reweight_scale = REWEIGHT_SCALE
         self.min_amplitudes: np.ndarray | None = None  # per unit, see engine.training.amplitude_floor
+        self.support: np.ndarray | None = None  # (units, channels) bool while training, see engine.model.filter_shape
         self._power_vector: torch.Tensor | None = None
         self.normalize_filters()
         self.lipschitz = self.estimate_lipschitz()
@@ -69,6 +70,8 @@ class ConvSparseAutoencoder(nn.Module):
         self.weight = nn.Parameter(self.weight.detach()[index].clone())
         if self.min_amplitudes is not None:
             self.min_amplitudes = np.asarray(self.min_amplitudes)[np.asarray(units, dtype=np.int64)]
+        if self.support is not None:
+            self.support = self.support[np.asarray(units, dtype=np.int64)]
         self._power_vector = None
         self.lipschitz = self.estimate_lipschitz()
 

@@ -35,7 +35,24 @@ class SpectralOperator:
         self.n_taps = weight.shape[-1]
         self.block = block_length(self.n_taps)
         self.hop = self.block - self.n_taps + 1  # codes per block
-        self.spectrum = torch.fft.rfft(weight, n=self.block).conj()  # (units, channels, freqs)
+        self._local_units(weight)
+        self.spectrum = torch.fft.rfft(weight[self.order], n=self.block).conj()  # (units, channels, freqs)
+
+    def _local_units(self, weight: torch.Tensor) -> None:
+        """Filters confined to a neighbourhood (engine.model.filter_shape) are zero on most channels
+        of a long probe. Units are taken in the order of the first channel they live on, so that the
+        units living on one channel are (nearly) one run ``rows[channel]`` of that order, and only
+        those products are computed: the cost grows with units x neighbourhood, not x channels."""
+        lives_on = (weight.detach().abs().amax(dim=-1) > 0).cpu()  # (units, channels)
+        n_units, n_channels = lives_on.shape
+        first = torch.where(lives_on.any(1), lives_on.float().argmax(1), n_channels)
+        self.order = torch.argsort(first, stable=True).to(weight.device)
+        self.restore = torch.argsort(self.order)
+        ordered = lives_on[self.order.cpu()]
+        self.rows = []
+        for channel in range(n_channels):
+            units = torch.nonzero(ordered[:, channel]).ravel()
+            self.rows.append((int(units[0]), int(units[-1]) + 1) if len(units) else None)
 
     def correlate(self, y: torch.Tensor) -> torch.Tensor:
         """Hᵀy: (batch, channels, n) -> (batch, units, n − taps + 1)."""
@@ -48,7 +65,9 @@ class SpectralOperator:
         # frequency is 10x slower, and out-of-place products 3x
         out = torch.zeros(batch, self.spectrum.shape[0], *spectrum_y.shape[2:], dtype=spectrum_y.dtype,
                           device=y.device)
-        for channel in range(spectrum_y.shape[1]):
-            out.addcmul_(self.spectrum[None, :, channel, None], spectrum_y[:, None, channel])
-        codes = torch.fft.irfft(out, n=self.block)[..., :self.hop]  # (batch, units, blocks, hop)
+        for channel, rows in enumerate(self.rows):
+            if rows is not None:
+                lo, hi = rows
+                out[:, lo:hi].addcmul_(self.spectrum[None, lo:hi, channel, None], spectrum_y[:, None, channel])
+        codes = torch.fft.irfft(out, n=self.block)[:, self.restore, :, :self.hop]  # (batch, units, blocks, hop)
         return codes.reshape(batch, codes.shape[1], n_blocks * self.hop)[..., :n_codes]

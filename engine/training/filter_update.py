@@ -49,8 +49,11 @@ class LeastSquaresFilterUpdate:
                                  shape=(batch * n_samples, units * n_taps))
 
     @torch.no_grad()
-    def __call__(self, weight: torch.Tensor, y: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """New filters (units, channels, taps) for segments y and their codes."""
+    def __call__(self, weight: torch.Tensor, y: torch.Tensor, codes: torch.Tensor,
+                 support: np.ndarray | None = None) -> torch.Tensor:
+        """New filters (units, channels, taps) for segments y and their codes; with a ``support``
+        ((units, channels) bool, engine.model.filter_shape), each channel is fitted by the units whose
+        support holds it, and the others' coefficients there are zero."""
         units, channels, taps = weight.shape
         design = self._design(codes, y.shape[-1], taps)
         target = y.double().permute(0, 2, 1).reshape(-1, channels).cpu().numpy()
@@ -67,6 +70,22 @@ class LeastSquaresFilterUpdate:
         eps = self.ridge * torch.diagonal(self._gram).mean().clamp_min(1e-12)
         system = self._gram + eps * torch.eye(units * taps, dtype=torch.float64, device=weight.device)
         rhs = self._cross + eps * current
-        factor, info = torch.linalg.cholesky_ex(system)  # the ridge makes it positive definite: half an LU's cost
-        solution = torch.cholesky_solve(rhs, factor) if int(info) == 0 else torch.linalg.solve(system, rhs)
+        if support is None or support.all():
+            solution = _solve(system, rhs)
+        else:
+            solution = torch.zeros_like(rhs)
+            # channels seen by the same units share one system
+            patterns, which = np.unique(np.asarray(support, dtype=bool).T, axis=0, return_inverse=True)
+            for pattern_index, pattern in enumerate(patterns):
+                if not pattern.any():
+                    continue
+                rows = torch.as_tensor((np.flatnonzero(pattern)[:, None] * taps + np.arange(taps)).ravel(),
+                                       device=weight.device)
+                columns = torch.as_tensor(np.flatnonzero(which.ravel() == pattern_index), device=weight.device)
+                solution[rows[:, None], columns] = _solve(system[rows][:, rows], rhs[rows][:, columns])
         return solution.reshape(units, taps, channels).permute(0, 2, 1).to(weight.dtype)
+
+
+def _solve(system: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    factor, info = torch.linalg.cholesky_ex(system)  # the ridge makes it positive definite: half an LU's cost
+    return torch.cholesky_solve(rhs, factor) if int(info) == 0 else torch.linalg.solve(system, rhs)

@@ -22,6 +22,7 @@ from engine.training.filter_update import LeastSquaresFilterUpdate
 from engine.training.initialization import initial_filters, merge_shift, trough_tap
 from engine.groundtruth.metrics import match_filters
 from engine.model.autoencoder import ConvSparseAutoencoder
+from engine.model.filter_shape import FILTER_RADIUS_UM, filter_support, nearest_rank_one, restrict
 from engine.recording.noise import universal_lambda
 from engine.recording.base import Recording
 from engine.training.shifted_copies import copy_units
@@ -65,6 +66,8 @@ class TrainConfig:
     lam_prior_weight: float = 4.0  # lam_auto: the prior counts this many times a batch's codes
     init_seconds: float = 300.0  # unit discovery reads this much of the recording (spread over it)
     init_threshold: float = 5.0
+    filter_radius_um: float | None = FILTER_RADIUS_UM  # each filter lives within this of its peak channel; None: everywhere
+    rank: int | None = None  # 1: rank-1 spatio-temporal filters (one waveform scaled per channel); None: any
     device: str = "auto"
     seed: int = 0
 
@@ -215,6 +218,9 @@ class Trainer:
         self.lambda_em = OnlineLambdaEM(sigma, self.noise_lambda, peak_distance, cfg.lam_prior_weight)
         self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps,
                                            peak_distance).to(self.device)
+        self.model.support = filter_support(init.filters, rec.channel_positions, cfg.filter_radius_um)
+        self._constrain()
+        self.model.lipschitz = self.model.estimate_lipschitz()
         self._buffer = torch.from_numpy(np.ascontiguousarray(data.T)).to(self.device)
         if cfg.update == "adam":
             self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
@@ -245,6 +251,7 @@ class Trainer:
             for group in self._optimizer.param_groups:
                 group["lr"] = self.learning_rate_at(self.step)
             self._optimizer.step()
+            self._constrain()
         else:
             with torch.no_grad():
                 found = model.encode_sparse(y, neighbours=False)
@@ -252,7 +259,8 @@ class Trainer:
                 model.min_amplitudes = self._floors.update(spikes.value, spikes.unit)
                 kept = drop_below(found, model.min_amplitudes, model.peak_distance)
                 codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
-                model.weight.copy_(self._lstsq(model.weight, y, codes))
+                model.weight.copy_(self._lstsq(model.weight, y, codes, model.support))
+                self._constrain()
                 loss = torch.tensor(self._lstsq.residual / y.numel())
             self._drop_copies()
         if self.lambda_auto:
@@ -264,19 +272,31 @@ class Trainer:
         self.step += 1
         return float(loss.item()), float(snr)
 
+    @torch.no_grad()
+    def _constrain(self) -> None:
+        """Filters back onto their support and rank (engine.model.filter_shape), then unit norm."""
+        weight = self.model.weight
+        if self.config.rank == 1:
+            nearest_rank_one(weight)
+        restrict(weight, self.model.support)
+        self.model.normalize_filters()
+
     def _drop_copies(self) -> None:
-        """Remove units whose filter has become a shifted copy of a larger unit's (engine.training.shifted_copies)."""
+        """Remove units whose filter has become a shifted copy of a larger unit's (engine.training.shifted_copies)
+        and units that fire only with a larger unit (engine.training.coincident_units)."""
         model = self.model
         if self.config.n_units is not None or model.n_units < 2:
             return
         typical = np.nan_to_num(self._floors.typical)
-        copies = copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps))
-        if len(copies) == 0:
+        self._remove_units(copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps)))
+
+    def _remove_units(self, units: np.ndarray) -> None:
+        if len(units) == 0:
             return
-        keep = np.setdiff1d(np.arange(model.n_units), copies)
-        model.keep_units(keep)
+        keep = np.setdiff1d(np.arange(self.model.n_units), units)
+        self.model.keep_units(keep)
         self._floors.keep(keep)
-        self._lstsq.keep(keep, model.n_taps)
+        self._lstsq.keep(keep, self.model.n_taps)
 
     def learning_rate_at(self, step: int) -> float:
         """Cosine decay from the configured rate to 1 % of it over ``max_steps``.

@@ -1,0 +1,90 @@
+"""Filters that live on their unit's neighbourhood of the probe, and the seed's rank-1 filters."""
+import numpy as np
+import torch
+
+from engine.groundtruth.metrics import match_filters
+from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+from engine.model.filter_shape import filter_support, nearest_rank_one
+from engine.training.filter_update import LeastSquaresFilterUpdate
+from engine.training.trainer import TrainConfig, Trainer
+
+
+def test_support_is_the_channels_within_the_radius_of_the_peak_channel():
+    positions = np.column_stack([np.zeros(10), 20.0 * np.arange(10)])
+    filters = np.zeros((2, 10, 5))
+    filters[0, 1, 2] = -1.0
+    filters[1, 8, 2] = -1.0
+    support = filter_support(filters, positions, radius_um=40.0)
+    assert support[0].tolist() == [True, True, True, True] + [False] * 6
+    assert support[1].tolist() == [False] * 6 + [True] * 4
+    assert filter_support(filters, positions, radius_um=None).all()
+
+
+def test_least_squares_on_a_support_is_the_least_squares_of_the_units_allowed_on_each_channel():
+    rng = np.random.default_rng(0)
+    units, channels, taps, n = 3, 4, 5, 400
+    codes = torch.zeros(1, units, n - taps + 1)
+    for u in range(units):
+        codes[0, u, rng.choice(n - taps + 1, 30, replace=False)] = torch.from_numpy(rng.uniform(1, 2, 30)).float()
+    y = torch.from_numpy(rng.standard_normal((1, channels, n))).float()
+    support = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 1, 1, 1]], dtype=bool)
+    update = LeastSquaresFilterUpdate(ridge=0.0)
+    filters = update(torch.zeros(units, channels, taps), y, codes, support).numpy()
+
+    assert np.all(filters[~support] == 0.0)
+    design = LeastSquaresFilterUpdate._design(codes, n, taps).toarray()
+    for channel in range(channels):
+        allowed = np.flatnonzero(support[:, channel])
+        columns = (allowed[:, None] * taps + np.arange(taps)).ravel()
+        expected, *_ = np.linalg.lstsq(design[:, columns], y[0, channel].double().numpy(), rcond=None)
+        np.testing.assert_allclose(filters[allowed, channel].ravel(), expected, rtol=1e-4, atol=1e-5)
+
+
+def _long_probe(seed=3):
+    return simulate_recording(SimulationConfig(minutes=1.0, units=5, channels=24, sampling_rate=20_000.0,
+                                               rate_hz=15.0, snr_db=20.0, seed=seed))
+
+
+def test_filters_learned_on_a_long_probe_are_zero_beyond_their_neighbourhood_and_match_the_truth():
+    recording = _long_probe()
+    trainer = Trainer(recording, TrainConfig(n_units=5, filter_ms=4.5, seed=0))
+    model = trainer.run()
+    filters = model.filters()
+    support = filter_support(filters, recording.channel_positions)
+    assert not support.all()  # 460 µm of probe: every filter is confined
+    assert np.all(filters[~support] == 0.0)
+    _, errors = match_filters(filters, recording.ground_truth.waveforms)
+    assert np.max(errors) < 0.1
+
+
+def test_rank_one_filters_are_one_waveform_scaled_per_channel():
+    weight = torch.randn(3, 6, 20)
+    nearest_rank_one(weight)
+    singular = torch.linalg.svdvals(weight)
+    assert torch.all(singular[:, 1] < 1e-4 * singular[:, 0])
+
+    recording = _long_probe(seed=5)
+    model = Trainer(recording, TrainConfig(n_units=5, filter_ms=4.5, rank=1, seed=0)).run()
+    singular = np.linalg.svd(model.filters(), compute_uv=False)
+    assert np.all(singular[:, 1] < 1e-3 * singular[:, 0])
+    _, errors = match_filters(model.filters(), recording.ground_truth.waveforms)
+    assert np.median(errors) < 0.15  # the simulated spikes travel (0.2 ms per 100 µm): nearly rank 1
+
+
+def test_correlation_of_local_filters_computes_only_their_channels_and_equals_the_full_one():
+    import torch.nn.functional as F
+    from engine.model.spectral import SpectralOperator
+
+    rng = np.random.default_rng(1)
+    positions = np.column_stack([np.zeros(16), 20.0 * np.arange(16)])
+    weight = rng.standard_normal((6, 16, 30)).astype(np.float32)
+    for unit, peak in enumerate([14, 2, 9, 2, 5, 12]):  # not in the order of the probe
+        weight[unit, peak] *= 10.0
+    support = filter_support(weight, positions, radius_um=60.0)
+    weight[~support] = 0.0
+    y = torch.from_numpy(rng.standard_normal((2, 16, 9000)).astype(np.float32))
+    operator = SpectralOperator(torch.from_numpy(weight))
+    computed = sum(hi - lo for lo, hi in filter(None, operator.rows))
+    assert computed < 0.6 * support.size  # units x channels products skipped off the supports
+    np.testing.assert_allclose(operator.correlate(y).numpy(), F.conv1d(y, torch.from_numpy(weight)).numpy(),
+                               rtol=1e-4, atol=1e-3)
