@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import h5py
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QKeySequence
-from PyQt6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
+from PyQt6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+                             QMessageBox, QProgressBar)
 
 from app.actions import ActionRegistry, load_overrides
 from app.help_page import HelpPage
@@ -14,6 +16,7 @@ from app.controller import IDLE, PAUSED, TRAINING, Controller
 from app.curation_window import install_curation
 from app.motifs_window import install_motifs
 from app.settings import WINDOW_DEFAULTS
+from app.workers import dask_source
 from app.dialogs import RawBinaryDialog
 from app.layout import apply_default_proportions, default_window_size
 from app.exporting import export_nwb_dialog, export_phy_dialog
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._proportions_pending = True  # the default layout's sizes are applied once the window is shown
         self._restore_settings()
+        self._apply_dask_scheduler()
         c.errorOccurred.connect(self.show_error)
         c.trainingStateChanged.connect(self._on_training_state)
         c.snapshotReceived.connect(self._on_snapshot)
@@ -160,6 +164,7 @@ class MainWindow(QMainWindow):
         demo_trains = add("demo_trains", "&Training", "Train the demo as it opens", "", self._set_demo_trains,
                           checkable=True)
         demo_trains.setChecked(self.demo_trains_on_open())
+        add("dask_scheduler", "&Training", "Dask scheduler...", "", self.ask_dask_scheduler)
         add("scroll_left", "T&races", "Scroll left", "Left", lambda: t.scroll(-0.25))
         add("scroll_right", "T&races", "Scroll right", "Right", lambda: t.scroll(0.25))
         add("page_left", "T&races", "Page left", "PgUp", lambda: t.scroll(-1.0))
@@ -214,6 +219,24 @@ class MainWindow(QMainWindow):
 
     def _set_demo_trains(self, on: bool) -> None:
         self.settings.setValue("demo_trains_on_open", bool(on))
+
+    def dask_scheduler(self) -> str:
+        return str(self.settings.value("dask_scheduler", WINDOW_DEFAULTS.dask_scheduler) or "").strip()
+
+    def set_dask_scheduler(self, address: str) -> None:
+        """Where the whole-recording sort runs: a Dask scheduler's address, or "" for this window."""
+        self.settings.setValue("dask_scheduler", address.strip())
+        self._apply_dask_scheduler()
+
+    def _apply_dask_scheduler(self) -> None:
+        self.controller.sort_worker.source_of = partial(dask_source, self.controller)
+        self.controller.sort_worker.scheduler = self.dask_scheduler()  # a plain store, read by the sort thread
+
+    def ask_dask_scheduler(self) -> None:
+        address, ok = QInputDialog.getText(self, "Dask scheduler", "Sort the whole recording on the Dask scheduler at "
+                                           "(tcp://host:8786; empty: in this window):", text=self.dask_scheduler())
+        if ok:
+            self.set_dask_scheduler(address)
 
     def open_session_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)

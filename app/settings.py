@@ -19,6 +19,7 @@ class WindowDefaults:
     trace_span_seconds: float
     recent_files_max: int
     demo_trains_on_open: bool  # the demo starts training as it opens (Training > Train the demo as it opens)
+    dask_scheduler: str = ""  # the whole-recording sort's Dask scheduler (Training > Dask scheduler...); "": here
 
 
 def load_window_defaults(path=DEFAULTS_FILE) -> WindowDefaults:
@@ -26,7 +27,8 @@ def load_window_defaults(path=DEFAULTS_FILE) -> WindowDefaults:
     return WindowDefaults(window_size=tuple(values["window_size"]),
                           trace_span_seconds=float(values["trace_span_seconds"]),
                           recent_files_max=int(values["recent_files_max"]),
-                          demo_trains_on_open=bool(values.get("demo_trains_on_open", True)))
+                          demo_trains_on_open=bool(values.get("demo_trains_on_open", True)),
+                          dask_scheduler=str(values.get("dask_scheduler", "") or "").strip())
 
 
 WINDOW_DEFAULTS = load_window_defaults()

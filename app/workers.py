@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal, pyqtSlot
@@ -130,8 +131,26 @@ class SortRequest:
         return self.start == 0 and self.stop is None
 
 
+DASK_CONNECT_TIMEOUT_S = 5.0
+
+
+def dask_source(controller, recording: Recording):
+    """How Dask workers open the window's recording: its file, reader options, preprocessing and motion
+    estimate, as a session keeps them (engine.distributed.RecordingSource); None for another recording."""
+    from engine.distributed import RecordingSource
+
+    if recording is not controller.recording or not controller.recording_path:
+        return None
+    return RecordingSource.of_file(controller.recording_path, controller.recording_args, controller.preprocessing,
+                                   controller.motion.estimate)
+
+
 class SortWorker(EngineWorker):
-    """Sorts a window or the whole recording; newer generations cancel older work."""
+    """Sorts a window or the whole recording; newer generations cancel older work.
+
+    With ``scheduler`` set (a Dask scheduler's address, written by the GUI thread), the whole recording
+    is sorted on that cluster's workers, which open it with ``source_of(recording)``; a recording
+    without one (no file) is sent to them as it is."""
 
     sorted = pyqtSignal(object, object)  # SortRequest, SortResult
     progress = pyqtSignal(int, int)  # generation, percent
@@ -140,6 +159,8 @@ class SortWorker(EngineWorker):
     def __init__(self):
         super().__init__()
         self._models = ModelCache()
+        self.scheduler = ""  # "": sort here
+        self.source_of: Callable[[Recording], object] = lambda recording: None
 
     @pyqtSlot(object)
     def sort(self, request: SortRequest) -> None:
@@ -165,6 +186,24 @@ class SortWorker(EngineWorker):
             if request.whole:
                 self.progress.emit(request.generation, min(100, int(100 * done / total)))
 
-        result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
+        scheduler = self.scheduler
+        if request.whole and scheduler:
+            result = self._sort_on_dask(scheduler, rec, model, progress)
+            if result is None:
+                return
+        else:
+            result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
         if not self.is_stale(request.generation):
             self.sorted.emit(request, result)
+
+    def _sort_on_dask(self, scheduler: str, recording: Recording, model, progress):
+        from engine.distributed import SchedulerUnreachable, dask_client, sort_on_cluster
+
+        self.log.emit(f"Sorting the whole recording on the Dask scheduler at {scheduler} ...")
+        try:
+            with dask_client(scheduler=scheduler, timeout=DASK_CONNECT_TIMEOUT_S) as client:
+                return sort_on_cluster(client, recording, model, self.source_of(recording), progress=progress)
+        except SchedulerUnreachable as exc:
+            self.failed.emit(f"Sorting failed: {exc}. Start the scheduler, or clear Training > Dask scheduler... "
+                             "to sort in this window.")
+            return None

@@ -142,3 +142,55 @@ def test_an_unreachable_scheduler_is_one_line(recordings, monkeypatch, capsys):
                  "--out", "/tmp/never-written.h5", "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err[0]
+
+
+# -- the window's sort worker ----------------------------------------------------------------------
+
+def _window_request(path):
+    from app.workers import ModelSpec, SortRequest
+
+    recording = open_recording(path)
+    spec = ModelSpec(recording.ground_truth.waveforms, 20.0, n_steps=30, debias_steps=5)
+    return recording, SortRequest(1, recording, spec)
+
+
+def _collect(worker):
+    got = {"sorted": [], "failed": [], "progress": []}
+    worker.sorted.connect(lambda request, result: got["sorted"].append(result))
+    worker.failed.connect(got["failed"].append)
+    worker.progress.connect(lambda generation, percent: got["progress"].append(percent))
+    return got
+
+
+def test_the_window_sorts_the_whole_recording_on_a_configured_scheduler(qapp, recordings, scheduler):
+    from app.settings import WINDOW_DEFAULTS
+    from app.workers import SortWorker
+    from engine.distributed import RecordingSource
+
+    assert WINDOW_DEFAULTS.dask_scheduler == ""  # by default the window sorts in its own process
+    path = str(recordings / "tetrode.h5")
+    recording, request = _window_request(path)
+    worker = SortWorker()
+    got = _collect(worker)
+    worker.scheduler = scheduler
+    worker.source_of = lambda rec: RecordingSource.of_file(path)
+    worker.sort(request)
+    expected = sort_recording(recording, request.spec.build(recording.sampling_rate))
+    assert got["failed"] == [] and len(got["sorted"]) == 1 and got["progress"][-1] >= 99  # of the samples (the codes end a filter early)
+    np.testing.assert_array_equal(got["sorted"][0].times, expected.times)
+    np.testing.assert_array_equal(got["sorted"][0].units, expected.units)
+
+
+def test_the_window_survives_an_unreachable_scheduler_with_a_clear_message(qapp, recordings, monkeypatch):
+    import app.workers
+    from app.workers import SortWorker
+
+    monkeypatch.setattr(app.workers, "DASK_CONNECT_TIMEOUT_S", 1.0)
+    _, request = _window_request(str(recordings / "tetrode.h5"))
+    worker = SortWorker()
+    got = _collect(worker)
+    worker.scheduler = "tcp://127.0.0.1:9"
+    worker.sort(request)
+    assert got["sorted"] == [] and len(got["failed"]) == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in got["failed"][0]
+    assert "Dask scheduler..." in got["failed"][0]  # where to change it
