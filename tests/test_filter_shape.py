@@ -88,3 +88,24 @@ def test_correlation_of_local_filters_computes_only_their_channels_and_equals_th
     assert computed < 0.6 * support.size  # units x channels products skipped off the supports
     np.testing.assert_allclose(operator.correlate(y).numpy(), F.conv1d(y, torch.from_numpy(weight)).numpy(),
                                rtol=1e-4, atol=1e-3)
+
+
+def test_the_command_line_learns_rank_one_filters_on_a_radius_and_keeps_the_choice(tmp_path):
+    from engine.cli import main
+    from engine.io.session import load_session
+
+    rec = tmp_path / "probe.h5"
+    assert main(["--quiet", "simulate", str(rec), "--minutes", "0.3", "--channels", "12", "--units", "3",
+                 "--seed", "2"]) == 0
+    out = tmp_path / "s.h5"
+    assert main(["--quiet", "sort", str(rec), "--units", "3", "--steps", "4", "--rank", "1",
+                 "--filter-radius", "60", "--out", str(out)]) == 0
+    session = load_session(out)
+    assert session.train_config["rank"] == 1 and session.train_config["filter_radius_um"] == 60.0
+    filters = session.filters
+    singular = np.linalg.svd(filters, compute_uv=False)
+    assert np.all(singular[:, 1] < 1e-3 * singular[:, 0])
+    depth = 20.0 * np.arange(12)  # the simulator's line of contacts
+    for unit_filter in filters:
+        lives_on = depth[np.abs(unit_filter).max(axis=1) > 0]
+        assert np.ptp(lives_on) <= 120.0  # within 60 µm either side of one channel, of 220 µm of probe

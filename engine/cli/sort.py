@@ -56,6 +56,11 @@ positive_int = _number(int, lambda v: v > 0, "a positive whole number")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 
 
+def radius_option(text: str) -> float | None:
+    """``--filter-radius``: micrometres, or ``all`` (filters on every channel)."""
+    return None if text.strip().lower() == "all" else positive_float(text)
+
+
 def session_path(args) -> str:
     return args.out or os.path.splitext(os.fspath(args.recording))[0] + ".sparsesort.h5"
 
@@ -154,6 +159,11 @@ def add_sort_options(p) -> None:
                    help="training steps (default: one pass over the training data, 10 to 30)")
     p.add_argument("--filter-ms", type=positive_float, default=TrainConfig.filter_ms)
     p.add_argument("--unrolled-steps", type=positive_int, default=TrainConfig.n_steps)
+    p.add_argument("--filter-radius", type=radius_option, default=TrainConfig.filter_radius_um, metavar="UM",
+                   help="each unit's filter lives on the channels within this many µm of its peak channel, "
+                   "or 'all' (default: %(default)s)")
+    p.add_argument("--rank", type=int, choices=(1,), default=None,
+                   help="1: rank-1 filters, one waveform scaled per channel (default: any shape)")
     p.add_argument("--seed", type=int, default=0)
     # the raw layout is checked by the reader, whose messages name the file
     p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
@@ -218,7 +228,8 @@ def execute(args):
     raw_recording = open_recording(args.recording, **rec_args)
     auto = args.lam == AUTO_LAMBDA
     config = TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
-                         max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed)
+                         max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed,
+                         filter_radius_um=args.filter_radius, rank=args.rank)
     try:
         settings = PipelineSettings(config, preprocessing_config(args, raw_recording), args.motion)
         prepared = prepare_recording(raw_recording, settings)
