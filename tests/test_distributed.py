@@ -40,10 +40,10 @@ def _assert_no_new_processes(before: set[int]) -> None:
 @pytest.fixture(scope="module")
 def scheduler():
     """The address of a local cluster of two worker processes, closed (its processes gone) at the end."""
-    from distributed import LocalCluster
+    from engine.distributed.cluster import local_cluster
 
     before = _children()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = local_cluster(2)
     try:
         yield cluster.scheduler_address
     finally:
@@ -132,6 +132,12 @@ def test_batch_skips_sorted_recordings_and_reports_a_bad_file(recordings, schedu
     assert main(batch + ["--force"]) == 1
     rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [row["status"] for row in rows] == ["sorted", "sorted", "failed"]
+    # a list file names recordings relative to itself; all sorted already: no cluster is needed
+    (folder / "list.txt").write_text("b.h5\n# a comment\n\na.h5  # and another\n")
+    assert main(["--quiet", "batch", str(folder / "list.txt"), "--scheduler", "tcp://127.0.0.1:9", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [(row["recording"].rsplit("/", 1)[-1], row["status"]) for row in rows] == [("b.h5", "skipped"),
+                                                                                       ("a.h5", "skipped")]
 
 
 def test_an_unreachable_scheduler_is_one_line(recordings, monkeypatch, capsys):

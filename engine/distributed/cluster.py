@@ -25,6 +25,19 @@ def connect(scheduler: str, timeout: float | None = None):
                                    f"({type(exc).__name__}: {exc})") from None
 
 
+def local_cluster(workers: int | None = None):
+    """A LocalCluster of ``workers`` processes (default: one per core) with one thread each."""
+    import dask
+    from distributed import LocalCluster
+
+    # Dask gives its workers MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's dynamic mmap threshold:
+    # every large array is then a fresh mapping, and a chunk costs 1.5x the CPU (3-4x the page faults)
+    # of the same chunk in a plain process. Left unset, unless the user set it.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR)
+
+
 @contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None, timeout: float | None = None):
     """``with dask_client(workers=2) as client``: a local cluster of ``workers`` processes with one thread
@@ -36,15 +49,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, timeou
         finally:
             client.close()
         return
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    # Dask gives its workers MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's dynamic mmap threshold:
-    # every large array is then a fresh mapping, and a chunk costs 1.5x the CPU (3-4x the page faults)
-    # of the same chunk here. Left unset unless the user set it.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+    cluster = local_cluster(workers)
     try:
         client = Client(cluster, set_as_default=False)
         try:
