@@ -5,7 +5,7 @@ import os
 from dataclasses import replace
 
 import numpy as np
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from app import sessions
 from app.sessions import empty_history
@@ -13,6 +13,7 @@ from app.curation_controller import CurationController
 from app.jobs import Jobs
 from app.motion_controller import MotionController
 from app.trace_loader import TraceLoader, TraceRequest
+from app.worker_threads import WorkerThreads
 from app.workers import ModelSpec, SortRequest, SortWorker, TrainingWorker
 from engine.errors import RecordingError
 from engine.recording.noise import noise_std
@@ -27,7 +28,7 @@ IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
 NOISE_ESTIMATE_SECONDS = 5.0
 
 
-class Controller(QObject):
+class Controller(WorkerThreads, QObject):
     recordingChanged = pyqtSignal(object)  # Recording
     trainingStateChanged = pyqtSignal(str)
     snapshotReceived = pyqtSignal(object)  # Snapshot
@@ -79,7 +80,7 @@ class Controller(QObject):
         self._sort_generation = 0
         self._trace_request_id = 0
         self._closing = False
-        self._threads: list[QThread] = []
+        self._init_threads()
         self.training_worker = self.start_worker(TrainingWorker(), "training")
         self.sort_worker = self.start_worker(SortWorker(), "sorting")
         self.trace_loader = self.start_worker(TraceLoader(), "traces")
@@ -91,19 +92,7 @@ class Controller(QObject):
         self.motion = MotionController(self)
         self._queued_training: TrainConfig | None = None  # asked for while motion was being estimated
 
-    # -- workers ------------------------------------------------------------
-    def start_worker(self, worker: QObject, name: str) -> QObject:
-        thread = QThread(self)
-        thread.setObjectName(f"sparsesort-{name}")
-        worker.moveToThread(thread)
-        # no deleteLater on finishing: destroyed in its own thread while the GUI thread, holding the GIL,
-        # tore down objects connected to it, the two waited on each other's lock and the window hung
-        # on closing; the worker is freed with the controller, once its thread has ended
-        thread.finished.connect(self._on_thread_finished)
-        thread.start()
-        self._threads.append(thread)
-        return worker
-
+    # -- workers (started and ended by app/worker_threads.py) -------------------
     def _wire_workers(self) -> None:
         for worker in (self.training_worker, self.sort_worker, self.trace_loader):
             worker.log.connect(self.message)
@@ -121,10 +110,6 @@ class Controller(QObject):
         self.sort_worker.idle.connect(self._on_sort_idle)
         self.trace_loader.loaded.connect(self._on_traces_loaded)
         self.trace_loader.failed.connect(self.report_error)
-
-    @property
-    def threads(self) -> list[QThread]:
-        return list(self._threads)
 
     def report_error(self, text: str) -> None:
         """Show an error to the user (the window's message box and status bar) and log it."""
@@ -395,14 +380,4 @@ class Controller(QObject):
         self.training_worker.stop()
         self._next_sort_generation()
         self.trace_loader.generation = self._trace_request_id + 1
-        for thread in self._threads:
-            thread.requestInterruption()  # long slots that check it return early
-            thread.quit()  # the loop ends once the running slot returns
-
-    def _on_thread_finished(self) -> None:
-        if all(thread.isFinished() for thread in self._threads):
-            self.shutdownFinished.emit()
-
-    @property
-    def finished(self) -> bool:
-        return all(thread.isFinished() for thread in self._threads)
+        self._end_threads()

@@ -3,7 +3,7 @@
 The jobs thread shares Python's GIL with the GUI thread, so a long computation there (the quality
 metrics of 300 units) slows every frame. ``ProcessRunner.run(fn, args, progress)`` runs ``fn(*args,
 progress)`` in one spawned process (started on first use, kept for the next job) and waits for it,
-relaying its progress to the job's ``progress`` every ``POLL_S`` (which raises ``Cancelled`` when a newer
+at a lower priority (``NICENESS``), relaying its progress to the job's ``progress`` every ``POLL_S`` (which raises ``Cancelled`` when a newer
 job supersedes it: the process is then told to stop at its next progress call).
 
 Arguments travel pickled, but numpy arrays over ``SPILL_BYTES`` (spike times, an in-memory recording's
@@ -21,13 +21,16 @@ import multiprocessing as mp
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import threading
+import types
 
 import numpy as np
 
 SPILL_BYTES = 1 << 20
 POLL_S = 0.05
+NICENESS = 10
 
 _child: dict = {}
 
@@ -57,6 +60,10 @@ class _Mapper(pickle.Unpickler):
 
 def _init_child(progress, cancel) -> None:
     _child["progress"], _child["cancel"] = progress, cancel
+    try:
+        os.nice(NICENESS)  # on a busy machine the window's own process comes first
+    except OSError:
+        pass
 
 
 def _call_in_child(payload: bytes, token: int):
@@ -85,8 +92,17 @@ class ProcessRunner:
             if self._pool is None:
                 context = mp.get_context("spawn")
                 self._progress, self._cancel = context.Value("d", 0.0, lock=False), context.Value("q", 0, lock=False)
-                self._pool = cf.ProcessPoolExecutor(1, mp_context=context, initializer=_init_child,
-                                                    initargs=(self._progress, self._cancel))
+                pool = cf.ProcessPoolExecutor(1, mp_context=context, initializer=_init_child,
+                                              initargs=(self._progress, self._cancel))
+                # spawned now, with the main script hidden: spawn re-runs a script's top level in the child
+                # (a script that opens the window without a __main__ guard would open another there)
+                main = sys.modules.get("__main__")
+                sys.modules["__main__"] = types.ModuleType("__main__")
+                try:
+                    pool.submit(os.getpid).result()
+                finally:
+                    sys.modules["__main__"] = main
+                self._pool = pool
             return self._pool
 
     def pack(self, fn, args, folder: str) -> bytes | None:

@@ -10,11 +10,12 @@
    that file opened as the window opens it (band-pass and common reference), with the true spikes as
    the sort; each run in a fresh process: wall time, its peak RSS over what it held before, and the
    peak of numpy's and Python's allocations (tracemalloc). Median over ``--runs``.
-3. The window: the same file and spikes (a one-channel spike for each unit as its filter), the measurement started as
-   after a sort (in its own process, app/process_jobs.py); while it runs, the Traces are scrolled by a
-   tenth of their width per frame and the GUI thread's time per frame is taken as in app_latency.py
-   (scroll, redraw, repaint), along with the longest gap between the ticks of a 5 ms timer, and the
-   time from the sort to the metrics shown.
+3. The window: the same file and spikes (a one-channel spike for each unit as its filter), shown as a
+   sort; the time until its metrics are shown (measured in a process of their own, app/process_jobs.py,
+   while the views build 300 units' plots). Once the views have settled, the units are measured again
+   (as after a merge) and, while that runs, the Traces are scrolled by a tenth of their width per frame:
+   the GUI thread's time per frame as in app_latency.py (scroll, redraw, repaint), the longest gap between
+   the ticks of a 5 ms timer, and the same frames afterwards with nothing measured.
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ def spikes_of(paths, recording=None):
 
 
 def engine_run(paths, queue) -> None:
-    """One measurement in this (fresh) process; puts (seconds, rss MB over the start, tracemalloc MB)."""
+    """One measurement in this (fresh) process; puts (seconds, peak RSS MB over the start, peak RSS MB,
+    tracemalloc peak MB, units, suggestions, median SNR, median isolation)."""
     import resource
     import tracemalloc
 
@@ -91,7 +93,7 @@ def engine_run(paths, queue) -> None:
     from engine.recording.noise import noise_std
     recording = open_file(paths)
     times, units, amplitudes = spikes_of(paths, recording)
-    sigma = noise_std(recording.traces(0, int(5 * FS)))
+    sigma = noise_std(recording.traces(0, int(FS)))
     ids = sorted(set(units.tolist()))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
@@ -103,7 +105,7 @@ def engine_run(paths, queue) -> None:
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     snr = np.nanmedian([q.snr for q in quality.values()])
     iso = np.nanmedian([q.isolation for q in quality.values()])
-    queue.put((seconds, after - before, peak, len(quality), sum(e.suggested for e in evidence), snr, iso))
+    queue.put((seconds, after - before, after, peak, len(quality), sum(e.suggested for e in evidence), snr, iso))
 
 
 def engine_figures(paths, runs: int) -> list[tuple]:
@@ -115,19 +117,39 @@ def engine_figures(paths, runs: int) -> list[tuple]:
         process.start()
         out.append(queue.get())
         process.join()
-        print("engine run: %.1f s, peak RSS +%.0f MB, tracemalloc peak %.0f MB, %d units, %d suggested, "
+        print("engine run: %.1f s, peak RSS +%.0f MB (process peak %.0f MB), tracemalloc peak %.0f MB, %d units, %d suggested, "
               "median SNR %.1f, median isolation %.2f" % out[-1], flush=True)
+    return out
+
+
+def scroll_frames(c, traces, loaded, frames: int, stop) -> list[float]:
+    """GUI-thread seconds of each frame (scroll, repaint; the new window's redraw, repaint), as app_latency."""
+    from app_latency import wait_until
+    out = []
+    for _ in range(frames):
+        if stop():
+            break
+        before = loaded["n"]
+        t0 = time.perf_counter()
+        traces.scroll(0.1 if traces.plot.viewRange()[0][1] < c.recording.duration - 1 else -10.0)
+        traces.plot.repaint()
+        cost = time.perf_counter() - t0
+        wait_until(lambda: loaded["n"] > before, 120)
+        t1 = time.perf_counter()
+        traces._redraw()
+        traces.plot.repaint()
+        out.append(cost + time.perf_counter() - t1)
     return out
 
 
 def window_run(paths, frames: int) -> dict:
     from PyQt6.QtCore import QTimer
-    from PyQt6.QtWidgets import QApplication
 
+    from app import create_application
     from app_latency import new_window, wait_until
     from engine.sorting.sorter import SortResult
 
-    QApplication.instance() or QApplication([])
+    window_run.app = create_application()  # kept alive for the windows that follow
     window = new_window()
     c = window.controller
     assert c.open_recording(paths["traces"], sampling_rate=FS, n_channels=384, dtype="int16", gain=GAIN_UV,
@@ -151,36 +173,32 @@ def window_run(paths, frames: int) -> dict:
         ticks.append(now - last[0])
         last[0] = now
 
-    timer = QTimer(interval=5)
-    timer.timeout.connect(tick)
     start = time.perf_counter()
     c.spikes = SortResult(times, units, amplitudes, FS, n_units)
     c.sorted_seconds = c.recording.duration
     c.spikesChanged.emit(c.spikes)
-    wait_until(lambda: any(j.kind == "measure" for j in c.jobs.pending), 60)
-    timer.start()
+    wait_until(lambda: measured["at"] is not None and not c.jobs.busy, 1800)
+    after_sort = measured["at"] - start  # the first measurement, while 300 units' views are being built
+    settle = time.perf_counter() + 3.0
+    wait_until(lambda: time.perf_counter() > settle)  # the views' layouts done: only the metrics run next
+    timer = QTimer(interval=5)
+    timer.timeout.connect(tick)
     traces = window.traces
-    gui_times = []
     traces.set_x_range(1.0, 2.0)
-    for _ in range(frames):
-        if measured["at"] is not None:
-            break
-        before = loaded["n"]
-        t0 = time.perf_counter()
-        traces.scroll(0.1 if traces.plot.viewRange()[0][1] < c.recording.duration - 1 else -10.0)
-        traces.plot.repaint()
-        cost = time.perf_counter() - t0
-        wait_until(lambda: loaded["n"] > before, 120)
-        t1 = time.perf_counter()
-        traces._redraw()
-        traces.plot.repaint()
-        gui_times.append(cost + time.perf_counter() - t1)
-    gaps_while = list(ticks)
+    measured["at"] = None
+    start = time.perf_counter()
+    last[0] = start
+    timer.start()
+    c.curation._measure()  # as after a merge: the metrics of every unit again
+    gui_times = scroll_frames(c, traces, loaded, frames, lambda: measured["at"] is not None)
     wait_until(lambda: measured["at"] is not None, 1800)
+    gaps_while = list(ticks)
     timer.stop()
-    result = {"gui_s": gui_times, "tick_gap_ms": [1000 * g for g in gaps_while],
-              "metrics_s": measured["at"] - start, "in_process": c.curation.runner.last_pid not in (None, os.getpid()),
-              "units": len(c.curation.quality)}
+    wait_until(lambda: not c.jobs.busy, 600)
+    after = scroll_frames(c, traces, loaded, frames, lambda: False)  # the same, with nothing measured
+    result = {"gui_s": gui_times, "after_s": after, "tick_gap_ms": [1000 * g for g in gaps_while],
+              "metrics_s": measured["at"] - start, "after_sort_s": after_sort,
+              "in_process": c.curation.runner.last_pid not in (None, os.getpid()), "units": len(c.curation.quality)}
     window.close()
     wait_until(lambda: c.finished, 120)
     return result
@@ -202,13 +220,15 @@ def main():
         runs = engine_figures(paths, args.runs)
         print(f"engine, median of {len(runs)}: {statistics.median(r[0] for r in runs):.1f} s, peak RSS "
               f"+{statistics.median(r[1] for r in runs):.0f} MB, tracemalloc peak "
-              f"{statistics.median(r[2] for r in runs):.0f} MB; load {os.getloadavg()}", flush=True)
+              f"{statistics.median(r[3] for r in runs):.0f} MB; load {os.getloadavg()}", flush=True)
     for k in range(args.runs if args.frames else 0):
         from app_latency import describe
         r = window_run(paths, args.frames)
-        print(f"window run {k + 1}: metrics shown after {r['metrics_s']:.1f} s (in a process: {r['in_process']}, "
+        print(f"window run {k + 1}: metrics shown {r['after_sort_s']:.1f} s after the sort; measured again: "
+              f"{r['metrics_s']:.1f} s (in a process: {r['in_process']}, "
               f"{r['units']} units); GUI thread per frame while measuring: "
-              f"{describe(r['gui_s']) if r['gui_s'] else 'no frames'}; "
+              f"{describe(r['gui_s']) if r['gui_s'] else 'no frames'}; afterwards, nothing measured: "
+              f"{describe(r['after_s'])}; "
               f"5 ms timer's longest gap {max(r['tick_gap_ms'], default=float('nan')):.1f} ms, median "
               f"{statistics.median(r['tick_gap_ms']) if r['tick_gap_ms'] else float('nan'):.1f} ms; "
               f"load {os.getloadavg()}", flush=True)

@@ -168,7 +168,7 @@ def global_best_channels(mean: np.ndarray, own: np.ndarray, count: int) -> np.nd
 
 
 def pair_snippets(recording, times, samples: dict, requests: list, progress=None,
-                  budget: int = 16 * READ_BLOCK_VALUES):
+                  budget: int = 4 * READ_BLOCK_VALUES):
     """Yield (request index, snippets of a, snippets of b) for each (a, b, channels) request, the two
     units' sampled spikes read on those channels; requests are read in batches holding at most
     ``budget`` values, so memory does not grow with the number of units."""
