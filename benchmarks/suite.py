@@ -129,7 +129,11 @@ RECORDINGS = [
           drift=Drift("zigzag+bump", 50, non_rigid=0.3, period_s=80)),
     Entry("npx128-30k", "staggered4", 128, 30, 60, minutes=2, noise_uv=7, seed=113),
 ]
-BY_NAME = {entry.name: entry for entry in RECORDINGS}
+# Neuropixels scale (issue 17), run only when named: a minute of a 384-channel probe, 1.4 GB
+LARGE = [
+    Entry("npx384-30k-1min", "staggered4", 384, 30, 120, minutes=1, noise_uv=6, seed=201, rates_hz=(1.0, 15.0)),
+]
+BY_NAME = {entry.name: entry for entry in RECORDINGS + LARGE}
 
 
 @dataclass
@@ -512,7 +516,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list the recordings and exit")
     parser.add_argument("--generate", nargs="*", metavar="NAME", help="only generate these recordings (default all)")
-    parser.add_argument("--recordings", nargs="+", metavar="NAME", default=list(BY_NAME), help="default: all")
+    parser.add_argument("--recordings", nargs="+", metavar="NAME", default=[e.name for e in RECORDINGS],
+                        help="default: all but the large ones (" + ", ".join(e.name for e in LARGE) + ")")
     parser.add_argument("--sorters", nargs="+", choices=SORTERS, default=list(SORTERS), metavar="SORTER",
                         help=f"of {', '.join(SORTERS)}; default: all")
     parser.add_argument("--out", help="write the results as JSON here")
@@ -530,14 +535,15 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.list:
-        print(recordings_table(RECORDINGS))
+        print(recordings_table(RECORDINGS + LARGE))
         return 0
     import spikeinterface as si
 
     si.set_global_job_kwargs(n_jobs=args.n_jobs, progress_bar=False)
     if args.generate is not None:
         start = time.perf_counter()
-        for entry in tqdm([BY_NAME[n] for n in args.generate or BY_NAME], desc="generating", unit="recording"):
+        names = args.generate or [e.name for e in RECORDINGS]
+        for entry in tqdm([BY_NAME[n] for n in names], desc="generating", unit="recording"):
             generate(entry)
         print(f"recordings ready under {DATA} in {time.perf_counter() - start:.0f} s")
         return 0
