@@ -93,20 +93,16 @@ def sort_on_cluster(client, recording: Recording, model: ConvSparseAutoencoder, 
 
 def train_and_sort(client, prepared, train_config, source: RecordingSource, *, on_snapshot=None, progress=None,
                    snapshot_interval: float = 0.5):
-    """``engine.sorting.pipeline.sort`` with the sort on the cluster: training here, then the chunks on
-    the workers. Returns the pipeline's SortOutcome."""
-    from engine.sorting.pipeline import SortOutcome
-    from engine.training.trainer import Trainer
+    """``engine.sorting.pipeline.sort`` with the sort on the cluster: training here (while the workers
+    import what the chunks need), then the chunks on the workers. Returns the pipeline's SortOutcome."""
+    from engine.sorting.pipeline import PipelineSettings, sort
+
+    def on_cluster(recording, model, progress=None):
+        return sort_on_cluster(client, recording, model, source, progress=progress)
 
     warming = [client.submit(warm_up, workers=[worker], pure=False) for worker in client.scheduler_info()["workers"]]
-    trainer = Trainer(prepared.recording, train_config, snapshot_interval=snapshot_interval)
-    began = time.perf_counter()
-    trainer.initialize()
-    for snapshot in trainer.steps():
-        if on_snapshot is not None:
-            on_snapshot(snapshot)
-    train_seconds = time.perf_counter() - began
-    began = time.perf_counter()
-    result = sort_on_cluster(client, prepared.recording, trainer.model, source, progress=progress)
-    client.cancel(warming)
-    return SortOutcome(prepared, trainer, result, train_seconds, time.perf_counter() - began)
+    try:
+        return sort(prepared.raw, PipelineSettings(train_config), prepared=prepared, on_snapshot=on_snapshot,
+                    progress=progress, snapshot_interval=snapshot_interval, sorter=on_cluster)
+    finally:
+        client.cancel(warming)

@@ -66,11 +66,18 @@ def prepare_recording(raw: Recording, settings: PipelineSettings | None = None) 
     return PreparedRecording(raw, recording, preprocessing, motion, estimate)
 
 
+#: The whole-recording sort: ``sorter(recording, model, progress=...)`` -> SortResult.
+Sorter = Callable[..., SortResult]
+
+
 def sort(raw: Recording, settings: PipelineSettings | None = None, *,
          on_snapshot: Callable[[Snapshot], None] | None = None, progress: Callable[[int], None] | None = None,
-         prepared: PreparedRecording | None = None, snapshot_interval: float = 0.5) -> SortOutcome:
+         prepared: PreparedRecording | None = None, snapshot_interval: float = 0.5,
+         sorter: Sorter = sort_recording) -> SortOutcome:
     """Learn the filters and sort the whole recording. ``on_snapshot`` sees training as it goes;
-    ``progress`` gets the number of samples sorted after each chunk."""
+    ``progress`` gets the number of samples sorted after each chunk. ``sorter`` sorts the whole
+    recording with the learned model, called as ``sorter(recording, model, progress=progress)``
+    (default ``sort_recording`` in this process; engine.distributed passes its chunks on a cluster)."""
     settings = settings or PipelineSettings()
     prepared = prepared or prepare_recording(raw, settings)
     trainer = Trainer(prepared.recording, settings.train, snapshot_interval=snapshot_interval)
@@ -81,5 +88,5 @@ def sort(raw: Recording, settings: PipelineSettings | None = None, *,
             on_snapshot(snapshot)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    result = sort_recording(prepared.recording, trainer.model, progress=progress)
+    result = sorter(prepared.recording, trainer.model, progress=progress)
     return SortOutcome(prepared, trainer, result, train_seconds, time.perf_counter() - start)
