@@ -12,7 +12,10 @@
    scroll to the new window on screen (including the read on the loader thread).
 3. The same two with 300 units (``--units 300``): the lambda change on 10 simulated seconds of 300 units
    on 32 channels sorted with their true waveforms, and the scrolling with 300 random filters and an
-   hour of 5 Hz spikes for each (5.4 M spikes) in the Traces, the Raster and the Units table.
+   hour of 5 Hz spikes for each (5.4 M spikes) in the Traces, the Raster and the Units table; and the
+   GUI thread's time for the Filters view to show the 300 filters when they arrive (built, drawn).
+   ``--noise`` writes Gaussian noise (sigma 30 steps) into the stretch scrolled through, so the 384
+   channels' path is drawn from traces that move (the sparse file alone is zeros: flat lines).
 """
 from __future__ import annotations
 
@@ -103,18 +106,30 @@ def fake_sorting(c, n_units: int, rng=np.random.default_rng(0)) -> None:
     c.spikesChanged.emit(c.spikes)
 
 
-def scrolling(frames: int, n_units: int = 0) -> tuple[list[float], list[float]]:
+def scrolling(frames: int, n_units: int = 0, noise: bool = False) -> tuple[list[float], list[float]]:
     fs, channels, seconds = 30_000, 384, 3600
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "hour_384ch.dat")
     with open(path, "wb") as fh:
         fh.truncate(fs * seconds * channels * 2)
+        if noise:  # the seconds scrolled through (from 600 s, a tenth of a 1 s window a frame)
+            block = np.random.default_rng(1).normal(0, 30, (fs, channels)).astype(np.int16).tobytes()
+            for second in range(599, 602 + int(np.ceil(frames / 10))):
+                fh.seek(second * fs * channels * 2)
+                fh.write(block)
     window = new_window()
     c = window.controller
     assert c.open_recording(path, sampling_rate=fs, n_channels=channels, dtype="int16", estimate_motion=False)
     if n_units:
         fake_sorting(c, n_units)
-        # measured while the jobs thread computes the 300 units' quality metrics and merge evidence
+        # measured while the 300 units' quality metrics and merge evidence are computed (in a process)
+        filter_times = []
+        for _ in range(3):  # a new filters array for the same units, as while training
+            start = time.perf_counter()
+            c.filtersChanged.emit(c.filters.copy())
+            window.filters.canvas.repaint()
+            filter_times.append(time.perf_counter() - start)
+        print(f"{n_units} units: Filters view, new filters shown:", describe(filter_times), flush=True)
     traces = window.traces
     loaded = {"n": 0}
     c.traceWindowLoaded.connect(lambda _: loaded.__setitem__("n", loaded["n"] + 1))
@@ -134,9 +149,10 @@ def scrolling(frames: int, n_units: int = 0) -> tuple[list[float], list[float]]:
         traces.plot.repaint()
         redraw_cost = time.perf_counter() - redraw_start
         gui_times.append(scroll_cost + redraw_cost)
-    label = f"{n_units} units: " if n_units else ""
+    label = (f"{n_units} units: " if n_units else "") + ("noise: " if noise else "")
     print(f"{label}scrolling 1 h x 384 channels, GUI thread per frame:", describe(gui_times), flush=True)
-    print(f"{label}scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latencies), flush=True)
+    print(f"{label}scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latencies),
+          f"load {os.getloadavg()}", flush=True)
     window.close()
     wait_until(lambda: c.finished, 900)  # a measurement of 300 units on the jobs thread ends first
     os.remove(path)
@@ -154,19 +170,21 @@ def main():
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--units", type=int, default=0, help="also measure with this many units (e.g. 300)")
+    parser.add_argument("--noise", action="store_true", help="noise, not zeros, in the stretch scrolled through")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Qt platform {app.platformName()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Qt platform {app.platformName()}, "
+          f"load {os.getloadavg()}")
     if args.trials:
         print("lambda change -> visible window re-sorted and redrawn:", describe(lambda_latency(args.trials)))
     if args.frames:
-        scrolling(args.frames)
+        scrolling(args.frames, noise=args.noise)
     if args.units:
         if args.trials:
             print(f"{args.units} units: lambda change -> visible window re-sorted and redrawn:",
                   describe(lambda_latency(args.trials, args.units)))
         if args.frames:
-            scrolling(args.frames, args.units)
+            scrolling(args.frames, args.units, noise=args.noise)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def test_a_unit_removed_during_training_leaves_the_window_consistent(qtbot, tmp_
         qtbot.waitUntil(lambda: c.spikes.n_units == calls[0] - 1, timeout=CLOSE_TIMEOUT_MS)
         assert win.last_error is None
         assert len(c.filters) == len(c.min_amplitudes) == calls[0] - 1
-        assert len(win.filters.plots) == calls[0] - 1
+        assert win.filters.n_filters == calls[0] - 1
         assert c.spikes.units.max() < calls[0] - 1 and len(c.spikes) > 0
         assert c.save_session(tmp_path / "s.h5")
     finally:

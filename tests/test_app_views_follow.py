@@ -17,7 +17,7 @@ def window(qtbot, tmp_path):
 
 
 def mark_colors(win):
-    return {b.color().name() for b in win.traces._spike_marks.data["brush"]}
+    return {color.name() for color in win.traces.mark_colors()}
 
 
 def test_after_a_merge_the_raster_traces_and_filters_show_the_merged_unit(qtbot, window):
@@ -44,7 +44,7 @@ def test_noise_is_greyed_everywhere_or_hidden_when_the_user_chooses(qtbot, windo
     assert "noise" in window.filters.titles[1]
     window.actions["hide_noise"].trigger()
     assert window.raster.row_ids == [0, 2] and 1 not in set(window.traces.mark_clusters)
-    assert window.units.shown_rows() == [0, 2] and not window.filters.plots[1].isVisible()
+    assert window.units.shown_rows() == [0, 2] and 1 not in window.filters.shown_filters
     window.actions["hide_noise"].trigger()
     assert window.raster.row_ids == [0, 1, 2] and window.units.shown_rows() == [0, 1, 2]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtGui import QPainterPath
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.views.marks import MarkItem
 
 CLICK_TOLERANCE_PX = 6
 TICK_HALF_HEIGHT = 0.4
@@ -19,15 +20,6 @@ OVERVIEW_BINS = 600
 MAX_TICKS = 30_000
 
 
-def _tick_symbol() -> QPainterPath:
-    """A vertical line one unit tall (pyqtgraph's '|' is a thin box, drawn as an outline)."""
-    path = QPainterPath()
-    path.moveTo(0.0, -0.5)
-    path.lineTo(0.0, 0.5)
-    return path
-
-
-TICK = _tick_symbol()
 BAND_BRUSH = (255, 255, 255, 40)
 
 
@@ -62,7 +54,7 @@ class RasterView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.overview)
         self.overview.getAxis("left").setWidth(self.plot.getAxis("left").width())
-        self.ticks = pg.ScatterPlotItem(symbol=TICK, brush=None)  # one item for every row: cheap to redraw
+        self.ticks = MarkItem("|")  # one item for every row, a style per row: cheap to redraw
         self.plot.addItem(self.ticks)
         self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)  # shown spikes, sorted in time
         self._pens: list = []
@@ -166,7 +158,8 @@ class RasterView(QWidget):
         box = self.plot.getViewBox()
         low, high = box.viewRange()[1]
         size = max(3.0, 2 * TICK_HALF_HEIGHT * box.height() / max(high - low, 1e-9))
-        self.ticks.setData(self._seconds[index], rows, size=size, pen=[self._pens[r] for r in rows])
+        styles = [(pen.color(), pen.widthF(), size) for pen in self._pens]
+        self.ticks.setData(self._seconds[index], rows, rows, styles)
 
     def _on_click(self, event) -> None:
         spikes = self.controller.spikes
