@@ -18,16 +18,18 @@ class LeastSquaresFilterUpdate:
     def __init__(self, forget: float = 0.7, ridge: float = 1e-3):
         self.forget = forget
         self.ridge = ridge
-        self._gram: torch.Tensor | None = None
-        self._cross: torch.Tensor | None = None
+        # DᵀD, sparse: two (unit, tap) columns meet only where the units' codes lie within a filter
+        # length of each other, so on a long probe it is nearly block-diagonal (dense, 150 units of
+        # 90 taps would be 1.5 GB)
+        self._gram: sparse.csr_matrix | None = None
+        self._cross: np.ndarray | None = None  # DᵀY, (units x taps, channels)
         self.residual = float("nan")  # ||y − Hx||² of the last batch, with the filters it came with
 
     def keep(self, units: np.ndarray, n_taps: int) -> None:
         """Forget the removed units' rows and columns of the accumulated normal equations."""
         if self._gram is None:
             return
-        index = torch.as_tensor((np.asarray(units, dtype=np.int64)[:, None] * n_taps + np.arange(n_taps)).ravel(),
-                                device=self._gram.device)
+        index = (np.asarray(units, dtype=np.int64)[:, None] * n_taps + np.arange(n_taps)).ravel()
         self._gram = self._gram[index][:, index]
         self._cross = self._cross[index]
 
@@ -57,32 +59,33 @@ class LeastSquaresFilterUpdate:
         units, channels, taps = weight.shape
         design = self._design(codes, y.shape[-1], taps)
         target = y.double().permute(0, 2, 1).reshape(-1, channels).cpu().numpy()
-        gram = torch.from_numpy((design.T @ design).toarray()).to(weight.device)
-        cross = torch.from_numpy(np.asarray(design.T @ target)).to(weight.device)
-        current = weight.double().permute(0, 2, 1).reshape(units * taps, channels)
+        gram = (design.T @ design).tocsr()
+        cross = np.asarray(design.T @ target)
+        current = weight.detach().double().permute(0, 2, 1).reshape(units * taps, channels).cpu().numpy()
         # from the normal equations, without decoding the batch: |Y − DW|² = |Y|² − 2<W, DᵀY> + <W, DᵀD W>
         self.residual = float((target ** 2).sum() - 2 * (current * cross).sum() + (current * (gram @ current)).sum())
         if self._gram is None:
             self._gram, self._cross = gram, cross
         else:
-            self._gram = self.forget * self._gram + gram
+            self._gram = (self.forget * self._gram + gram).tocsr()
             self._cross = self.forget * self._cross + cross
-        eps = self.ridge * torch.diagonal(self._gram).mean().clamp_min(1e-12)
-        system = self._gram + eps * torch.eye(units * taps, dtype=torch.float64, device=weight.device)
+        eps = self.ridge * max(float(self._gram.diagonal().mean()), 1e-12)
         rhs = self._cross + eps * current
-        if support is None or support.all():
-            solution = _solve(system, rhs)
-        else:
-            solution = torch.zeros_like(rhs)
-            # channels seen by the same units share one system
-            patterns, which = np.unique(np.asarray(support, dtype=bool).T, axis=0, return_inverse=True)
-            for pattern_index, pattern in enumerate(patterns):
-                if not pattern.any():
-                    continue
-                rows = torch.as_tensor((np.flatnonzero(pattern)[:, None] * taps + np.arange(taps)).ravel(),
-                                       device=weight.device)
-                columns = torch.as_tensor(np.flatnonzero(which.ravel() == pattern_index), device=weight.device)
-                solution[rows[:, None], columns] = _solve(system[rows][:, rows], rhs[rows][:, columns])
+        solution = np.zeros_like(rhs)
+        if support is None:
+            support = np.ones((units, channels), dtype=bool)
+        # channels seen by the same units share one system
+        patterns, which = np.unique(np.asarray(support, dtype=bool).T, axis=0, return_inverse=True)
+        for pattern_index, pattern in enumerate(patterns):
+            if not pattern.any():
+                continue
+            rows = (np.flatnonzero(pattern)[:, None] * taps + np.arange(taps)).ravel()
+            columns = np.flatnonzero(which.ravel() == pattern_index)
+            system = self._gram[rows][:, rows].toarray() + eps * np.eye(len(rows))
+            solution[np.ix_(rows, columns)] = _solve(torch.from_numpy(system).to(weight.device),
+                                                     torch.from_numpy(rhs[np.ix_(rows, columns)]).to(weight.device)
+                                                     ).cpu().numpy()
+        solution = torch.from_numpy(solution).to(weight.device)
         return solution.reshape(units, taps, channels).permute(0, 2, 1).to(weight.dtype)
 
 
