@@ -109,3 +109,20 @@ def test_the_command_line_learns_rank_one_filters_on_a_radius_and_keeps_the_choi
     for unit_filter in filters:
         lives_on = depth[np.abs(unit_filter).max(axis=1) > 0]
         assert np.ptp(lives_on) <= 120.0  # within 60 µm either side of one channel, of 220 µm of probe
+
+
+def test_the_step_size_of_local_filters_is_the_one_of_the_whole_probe_operator():
+    from engine.model.autoencoder import ConvSparseAutoencoder
+
+    rng = np.random.default_rng(4)
+    positions = np.column_stack([np.zeros(40), 20.0 * np.arange(40)])
+    weight = rng.standard_normal((8, 40, 20))
+    for unit, peak in enumerate(rng.choice(40, 8, replace=False)):
+        weight[unit, peak] *= 10.0
+    weight[~filter_support(weight, positions, radius_um=60.0)] = 0.0
+    model = ConvSparseAutoencoder(weight, lam=1.0)
+    # the largest eigenvalue of HᵀH from every frequency's units x units Gram matrix
+    spectrum = np.fft.rfft(model.filters().astype(np.float64), n=1024)  # (units, channels, freqs)
+    largest = max(np.linalg.eigvalsh(spectrum[:, :, f].conj() @ spectrum[:, :, f].T)[-1]
+                  for f in range(spectrum.shape[-1]))
+    assert largest <= model.lipschitz <= 1.03 * largest
