@@ -54,6 +54,7 @@ def test_training_removes_a_unit_that_became_a_shifted_copy(seed_minute):
     copy = torch.zeros_like(weight[0])
     copy[:, shift:] = weight[0][:, :-shift]  # unit 0 moved along the window
     model.weight = torch.nn.Parameter(torch.cat([weight, copy[None]]))
+    model.support = np.vstack([model.support, model.support[:1]])  # the copy lives where unit 0 does
     model.keep_units(np.arange(4))  # refreshes the step size for four units
     trainer._floors.typical = np.r_[trainer._floors.typical, np.nan]
     list(trainer.steps())
