@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.model.active_set import ActiveSetEncoder, SparseCodes
+from engine.model.filter_shape import lives_on
 from engine.model.correlation import convolve_full, correlate, decoder_weight, toeplitz
 
 POWER_ITERATION_FFT = 1024
@@ -33,8 +34,8 @@ def _spectral_gram(weight: torch.Tensor):
     training step's time went here)."""
     n_units, n_channels, _ = weight.shape
     n_freqs = POWER_ITERATION_FFT // 2 + 1
-    lives_on = weight.abs().amax(dim=-1) > 0
-    width = int(lives_on.sum(1).max()) if n_units else 0
+    channels_of = lives_on(weight)
+    width = int(channels_of.sum(1).max()) if n_units else 0
     if width * 2 > n_channels:
         spectrum = torch.fft.rfft(weight, n=POWER_ITERATION_FFT)  # (units, channels, freqs)
         s = spectrum.permute(2, 1, 0).contiguous()  # (freqs, channels, units)
@@ -44,7 +45,7 @@ def _spectral_gram(weight: torch.Tensor):
     channels = torch.zeros(n_units, width, dtype=torch.long)
     valid = torch.zeros(n_units, width, dtype=torch.bool)
     for unit in range(n_units):
-        own = torch.nonzero(lives_on[unit]).ravel()
+        own = torch.nonzero(channels_of[unit]).ravel()
         channels[unit, :len(own)] = own
         channels[unit, len(own):] = own[0] if len(own) else 0
         valid[unit, :len(own)] = True

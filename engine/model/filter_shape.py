@@ -38,8 +38,17 @@ def filter_support(filters: np.ndarray, positions: np.ndarray | None,
     return distance <= radius_um
 
 
-def restrict(weight: torch.Tensor, support: np.ndarray | None) -> torch.Tensor:
-    """The filters with every coefficient outside their support set to zero (in place)."""
+def lives_on(weight: torch.Tensor) -> torch.Tensor:
+    """(units, channels) bool: where each (units, channels, taps) filter is not zero, its support once
+    ``constrain`` has been applied."""
+    return weight.detach().abs().amax(dim=-1) > 0
+
+
+def constrain(weight: torch.Tensor, support: np.ndarray | None, rank: int | None = None) -> torch.Tensor:
+    """The filters made rank-1 (with ``rank=1``) and set to zero outside their support (in place;
+    the masking comes last because an SVD leaves rounding noise on channels that were zero)."""
+    if rank == 1:
+        nearest_rank_one(weight)
     if support is not None and not support.all():
         weight.mul_(torch.as_tensor(support, dtype=weight.dtype, device=weight.device)[:, :, None])
     return weight

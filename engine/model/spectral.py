@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from engine.model.filter_shape import lives_on
+
 MIN_BLOCK = 4096
 
 
@@ -43,12 +45,12 @@ class SpectralOperator:
         of a long probe. Units are taken in the order of the first channel they live on, so that the
         units living on one channel are (nearly) one run ``rows[channel]`` of that order, and only
         those products are computed: the cost grows with units x neighbourhood, not x channels."""
-        lives_on = (weight.detach().abs().amax(dim=-1) > 0).cpu()  # (units, channels)
-        n_units, n_channels = lives_on.shape
-        first = torch.where(lives_on.any(1), lives_on.float().argmax(1), n_channels)
+        channels_of = lives_on(weight).cpu()  # (units, channels)
+        n_units, n_channels = channels_of.shape
+        first = torch.where(channels_of.any(1), channels_of.float().argmax(1), n_channels)
         self.order = torch.argsort(first, stable=True).to(weight.device)
         self.restore = torch.argsort(self.order)
-        ordered = lives_on[self.order.cpu()]
+        ordered = channels_of[self.order.cpu()]
         self.rows = []
         for channel in range(n_channels):
             units = torch.nonzero(ordered[:, channel]).ravel()

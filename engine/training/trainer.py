@@ -22,7 +22,7 @@ from engine.training.filter_update import LeastSquaresFilterUpdate
 from engine.training.initialization import initial_filters, merge_shift, trough_tap
 from engine.groundtruth.metrics import match_filters
 from engine.model.autoencoder import ConvSparseAutoencoder
-from engine.model.filter_shape import FILTER_RADIUS_UM, filter_support, nearest_rank_one, restrict
+from engine.model.filter_shape import FILTER_RADIUS_UM, constrain, filter_support
 from engine.recording.noise import universal_lambda
 from engine.recording.base import Recording
 from engine.training.shifted_copies import copy_units
@@ -220,11 +220,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         peak_distance = max(1, int(round(REFRACTORY_MS * rec.sampling_rate / 1000.0)))
         self.lambda_em = OnlineLambdaEM(sigma, self.noise_lambda, peak_distance, cfg.lam_prior_weight)
-        self.model = ConvSparseAutoencoder(init.filters, lam, cfg.n_steps, cfg.debias_steps,
+        support = filter_support(init.filters, rec.channel_positions, cfg.filter_radius_um)
+        filters = constrain(torch.tensor(init.filters, dtype=torch.float32), support, cfg.rank)
+        self.model = ConvSparseAutoencoder(filters, lam, cfg.n_steps, cfg.debias_steps,
                                            peak_distance).to(self.device)
-        self.model.support = filter_support(init.filters, rec.channel_positions, cfg.filter_radius_um)
-        self._constrain()
-        self.model.lipschitz = self.model.estimate_lipschitz()
+        self.model.support = support
         self._buffer = torch.from_numpy(data).to(self.device)
         if cfg.update == "adam":
             self._optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
@@ -279,28 +279,22 @@ class Trainer:
     @torch.no_grad()
     def _constrain(self) -> None:
         """Filters back onto their support and rank (engine.model.filter_shape), then unit norm."""
-        weight = self.model.weight
-        if self.config.rank == 1:
-            nearest_rank_one(weight)
-        restrict(weight, self.model.support)
+        constrain(self.model.weight, self.model.support, self.config.rank)
         self.model.normalize_filters()
 
     def _drop_copies(self) -> None:
-        """Remove units whose filter has become a shifted copy of a larger unit's (engine.training.shifted_copies)
-        and units that fire only with a larger unit (engine.training.coincident_units)."""
+        """Remove units whose filter has become a shifted copy of a larger unit's (engine.training.shifted_copies)."""
         model = self.model
         if self.config.n_units is not None or model.n_units < 2:
             return
         typical = np.nan_to_num(self._floors.typical)
-        self._remove_units(copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps)))
-
-    def _remove_units(self, units: np.ndarray) -> None:
-        if len(units) == 0:
+        copies = copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps))
+        if len(copies) == 0:
             return
-        keep = np.setdiff1d(np.arange(self.model.n_units), units)
-        self.model.keep_units(keep)
+        keep = np.setdiff1d(np.arange(model.n_units), copies)
+        model.keep_units(keep)
         self._floors.keep(keep)
-        self._lstsq.keep(keep, self.model.n_taps)
+        self._lstsq.keep(keep, model.n_taps)
 
     def learning_rate_at(self, step: int) -> float:
         """Cosine decay from the configured rate to 1 % of it over ``max_steps``.
