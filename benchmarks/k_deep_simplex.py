@@ -35,12 +35,11 @@ from sklearn.datasets import load_digits, make_circles, make_moons
 
 from engine.curation.features import pca_features, read_snippets
 from engine.curation.recluster import recluster
-from engine.manifold.k_deep_simplex import KDSConfig, clustering_accuracy, k_deep_simplex
+from engine.manifold.k_deep_simplex import ATOMS_PER_CLUSTER, KDSConfig, clustering_accuracy, k_deep_simplex
 from engine.recording.base import ArrayRecording
 from motifs_speed import machine
 from poisson_denoising import save_results
 
-ATOMS_PER_CLUSTER = 15
 RATE = 10_000.0
 SPLIT_SEEDS = (0, 1, 2)  # generated recordings of part 2
 

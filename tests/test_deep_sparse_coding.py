@@ -52,3 +52,36 @@ def test_more_examples_give_smaller_dictionary_errors(many_examples):
     few = dictionary_errors(model.dictionaries()[1], sim.a1).mean()
     sim, _, model = many_examples
     assert dictionary_errors(model.dictionaries()[1], sim.a1).mean() < 0.5 * few
+
+
+def test_the_deep_sparse_command_learns_both_dictionaries_from_a_start_and_writes_them(tmp_path, capsys):
+    import json
+    from engine.cli.commands import main
+    rng = np.random.default_rng(2)
+    sim = simulate_deep_sparse(600, 20, 8, 16, 2, 2, 0.01, rng)
+    np.save(tmp_path / "y.npy", sim.y)
+    np.savez(tmp_path / "start.npz", a2=perturbed(sim.a2, START_ERROR, rng), a1=perturbed(sim.a1, START_ERROR, rng))
+    assert main(["deep-sparse", str(tmp_path / "y.npy"), "--start", str(tmp_path / "start.npz"), "--iterations", "15",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    with np.load(tmp_path / "y.dictionaries.npz") as learned:
+        assert dictionary_errors(learned["a2"], sim.a2).mean() < 0.05
+        assert dictionary_errors(learned["a1"], sim.a1).mean() < 0.05
+    assert summary["atoms"] == [8, 16] and summary["nonzero_x"] < summary["nonzero_x2"]  # sparser up the hierarchy
+    assert summary["residual_energy"] < 0.01
+
+
+@pytest.mark.parametrize("args, problem", [
+    ([], "give --atoms R2 R1, or --start"),
+    (["--start", "Y"], "not an .npz of dictionaries"),
+    (["--start", "SHAPES"], "do not fit 5-dimensional examples"),
+    (["--atoms", "20", "30"], "10 examples cannot start 20 atoms"),
+])
+def test_the_deep_sparse_command_names_the_file_and_the_problem_in_one_line(tmp_path, capsys, args, problem):
+    from tests.test_reliability_inputs import one_line_error
+    y, shapes = tmp_path / "y.npy", tmp_path / "shapes.npz"
+    np.save(y, np.random.default_rng(0).normal(size=(10, 5)))
+    np.savez(shapes, a2=np.ones((4, 3)), a1=np.ones((3, 6)))
+    args = [{"Y": str(y), "SHAPES": str(shapes)}.get(a, a) for a in args]
+    named = shapes if str(shapes) in args else y
+    assert problem in one_line_error(capsys, "deep-sparse", y, *args, names=named if args else "")

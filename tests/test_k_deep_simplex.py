@@ -83,3 +83,52 @@ def test_the_recluster_methods_split_two_arcs_and_refuse_unknown_names(rng):
         recluster(arcs, "dbscan")
     with pytest.raises(ValueError, match="too few"):
         recluster(arcs[:3], "kds")
+
+
+def test_the_trainers_adam_is_torchs():
+    from engine.manifold.k_deep_simplex import Adam
+    torch.manual_seed(0)
+    ours, theirs = torch.nn.Parameter(torch.randn(5, 4)), torch.nn.Parameter(torch.zeros(5, 4))
+    theirs.data.copy_(ours.data)
+    target, step, reference = torch.randn(5, 4), Adam(ours, 0.05), torch.optim.Adam([theirs], lr=0.05)
+    for _ in range(50):
+        ((ours - target) ** 4).sum().backward()
+        step.step()
+        reference.zero_grad()
+        ((theirs - target) ** 4).sum().backward()
+        reference.step()
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+
+
+def test_the_cluster_command_finds_two_moons_from_a_table_and_writes_the_labels(tmp_path, capsys):
+    import json
+    from engine.cli.commands import main
+    points, truth = make_moons(300, noise=0.05, random_state=0)
+    np.savetxt(tmp_path / "moons.csv", points, delimiter=",", header="x,y", comments="")
+    np.save(tmp_path / "truth.npy", truth)
+    assert main(["cluster", str(tmp_path / "moons.csv"), "--clusters", "2", "--atoms", "30", "--train-steps", "60",
+                 "--truth", str(tmp_path / "truth.npy"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    labels = np.loadtxt(tmp_path / "moons.labels.csv")
+    assert summary["out"] == str(tmp_path / "moons.labels.csv") and labels.shape == (300,)
+    assert clustering_accuracy(labels, truth) == summary["accuracy"] >= 0.97 > 0.9 > summary["kmeans_accuracy"]
+    assert sum(summary["sizes"]) == 300 and summary["atoms"] == 30
+
+
+@pytest.mark.parametrize("write, args, problem", [
+    (None, ["--clusters", "2"], "no such file"),
+    (lambda p: np.save(p, np.arange(5.0)), ["--clusters", "2"], "expected a 2-D array of points x dimensions"),
+    (lambda p: np.save(p, np.array([[1.0, np.nan]] * 4)), ["--clusters", "2"], "row 0 holds NaN"),
+    (lambda p: p.write_text("x"), ["--clusters", "2"], "not a .npy array"),
+    (lambda p: np.save(p, np.ones((3, 2))), ["--clusters", "4"], "3 points cannot make 4 clusters"),
+    (lambda p: np.save(p, np.ones((6, 2))), ["--clusters", "2", "--truth", "TRUTH"], "expected 6 labels"),
+])
+def test_the_cluster_command_names_the_file_and_the_problem_in_one_line(tmp_path, capsys, write, args, problem):
+    from tests.test_reliability_inputs import one_line_error
+    path, truth = tmp_path / "points.npy", tmp_path / "truth.csv"
+    truth.write_text("0\n1\n0\n")
+    if write is not None:
+        write(path)
+    named = truth if "TRUTH" in args else path
+    args = [str(truth) if a == "TRUTH" else a for a in args]
+    assert problem in one_line_error(capsys, "cluster", path, *args, names=named)

@@ -9,12 +9,12 @@ import sys
 from typing import Callable, Sequence
 
 from engine.cli import motifs, sessions, simulate, sort
-from engine.cli import batch, denoise
+from engine.cli import batch, cluster, deep_sparse, denoise
 from engine.cli.common import EXIT_BAD_INPUT, Command, UsageError
 from engine.errors import RecordingError
 
 COMMANDS: tuple[Command, ...] = (simulate.COMMAND, sort.COMMAND, sessions.INFO, sessions.EXPORT, motifs.COMMAND)
-COMMANDS += (denoise.COMMAND, batch.COMMAND)
+COMMANDS += (denoise.COMMAND, batch.COMMAND, cluster.COMMAND, deep_sparse.COMMAND)
 DESCRIPTION = "Spike sorting with a convolutional sparse auto-encoder."
 
 

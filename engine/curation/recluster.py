@@ -22,16 +22,9 @@ def kmeans_parts(features: np.ndarray, parts: int, seed: int = 0) -> np.ndarray:
 
 def k_deep_simplex_parts(features: np.ndarray, parts: int, seed: int = 0) -> np.ndarray:
     """K-deep simplex on features scaled to unit spread; atoms learned on at most KDS_MAX_SPIKES spikes."""
-    import torch
-    from engine.manifold.k_deep_simplex import KDSConfig, spectral_labels, train_k_deep_simplex
+    from engine.manifold.k_deep_simplex import KDSConfig, k_deep_simplex
     scaled = (features - features.mean(0)) / max(float(features.std(0).mean()), 1e-12)
-    config = KDSConfig(n_clusters=parts, seed=seed)
-    rng = np.random.default_rng(seed)
-    learn = scaled if len(scaled) <= KDS_MAX_SPIKES else scaled[rng.choice(len(scaled), KDS_MAX_SPIKES, replace=False)]
-    model, _ = train_k_deep_simplex(learn, config)
-    with torch.no_grad():
-        codes = model.encode(torch.as_tensor(scaled, dtype=torch.float32)).numpy()
-    return spectral_labels(codes, parts, config.kmeans_restarts, seed)
+    return k_deep_simplex(scaled, KDSConfig(n_clusters=parts, seed=seed, max_train_points=KDS_MAX_SPIKES)).labels
 
 
 RECLUSTER_METHODS = {"kmeans": kmeans_parts, "kds": k_deep_simplex_parts}

@@ -79,13 +79,37 @@ def fit_layer(layer: FamilyDictionary, data: torch.Tensor, iterations: int, nonn
     return losses
 
 
+def make_layer(atoms: np.ndarray, lam: float, config: DeepSparseConfig) -> FamilyDictionary:
+    """One layer: a dense dictionary with the nonnegative L1 prior and the config's unrolled steps."""
+    return FamilyDictionary(atoms, NonnegativeL1(lam), n_steps=config.n_steps, debias_steps=config.debias_steps)
+
+
+def data_start(y: np.ndarray, r2: int, r1: int, config: DeepSparseConfig | None = None,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(A2, A1) started from the examples y (n, d) alone, for when nothing near the dictionaries is known:
+    A2's atoms are r2 distinct nonzero examples, A1's r1 of their layer-2 codes under that A2 (nonnegative;
+    a little positive noise keeps every column nonzero), all of unit norm. The theorem's guarantee is
+    local, so from this start the learned dictionaries fit the data but need not be the generating ones."""
+    config = config or DeepSparseConfig()
+    rng = rng if rng is not None else np.random.default_rng(0)
+    y = np.asarray(y, np.float64)
+    nonzero = np.flatnonzero(np.linalg.norm(y, axis=1) > 0)
+    if len(nonzero) < r2:
+        raise ValueError(f"{len(nonzero)} nonzero examples cannot start {r2} atoms")
+    a2 = y[rng.choice(nonzero, r2, replace=False)].T
+    with torch.no_grad():
+        x2 = make_layer(a2, config.lam[0], config).encode(torch.as_tensor(y, dtype=torch.float32)).double().numpy()
+    a1 = np.clip(x2[rng.choice(len(y), r1, replace=len(y) < r1)], 0, None).T + 1e-3 * rng.random((r2, r1))
+    return a2 / np.linalg.norm(a2, axis=0), a1 / np.linalg.norm(a1, axis=0)
+
+
 def learn_deep_sparse_coding(y: np.ndarray, start: tuple[np.ndarray, np.ndarray],
                              config: DeepSparseConfig | None = None) -> DeepSparseCoding:
-    """Learn (A2, A1) from examples y (n, d), starting from ``start`` = (A2, A1) (e.g. near the truth)."""
+    """Learn (A2, A1) from examples y (n, d), starting from ``start`` = (A2, A1) (near the truth, or
+    ``data_start``'s)."""
     config = config or DeepSparseConfig()
     a2, a1 = start
-    layers = [FamilyDictionary(atoms, NonnegativeL1(lam), n_steps=config.n_steps, debias_steps=config.debias_steps)
-              for atoms, lam in ((a2, config.lam[0]), (np.clip(a1, 0, None), config.lam[1]))]
+    layers = [make_layer(a2, config.lam[0], config), make_layer(np.clip(a1, 0, None), config.lam[1], config)]
     model = DeepSparseCoding(layers)
     data = torch.as_tensor(np.asarray(y, np.float32))
     model.losses.append(fit_layer(layers[0], data, config.iterations, nonnegative=False))
