@@ -85,3 +85,20 @@ def test_floors_follow_the_units_large_spikes_not_the_many_small_codes(rng):
     assert floors[0] == pytest.approx(FLOOR_FRACTION * 600, rel=0.05)
     assert floors[1] == pytest.approx(FLOOR_FRACTION * 100, rel=0.05)
     assert floors[2] == 0.0
+
+
+def test_a_refit_that_keeps_turning_negative_still_keeps_every_other_spike(rng, monkeypatch):
+    # six near-parallel atoms (one waveform, a little different each time: units of similar
+    # waveforms) and one apart from them; the unpenalised fit of the six gives negative codes
+    import engine.model.active_set as active_set
+    from scipy import sparse
+    base, apart = rng.standard_normal(40), rng.standard_normal(40)
+    atoms = np.stack([base + 0.05 * rng.standard_normal(40) for _ in range(6)] + [apart], axis=1)
+    y = 3.0 * base + 5.0 * apart + 0.5 * rng.standard_normal(40)  # and noise
+    gram, b = sparse.csr_matrix(atoms.T @ atoms), atoms.T @ y
+    assert (np.linalg.solve(atoms.T @ atoms, b)[:6] < 0).any()  # the case this test is about
+    monkeypatch.setattr(active_set, "MAX_REFITS", 1)  # the stubborn case: out of rounds with negatives left
+    x = active_set.refit(gram, b, np.ones(7, dtype=bool))
+    assert (x >= 0).all()
+    assert x[6] == pytest.approx(5.0, rel=0.05)
+    assert np.linalg.norm(y - atoms @ x) < 0.3 * np.linalg.norm(y)

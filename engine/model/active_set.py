@@ -49,6 +49,7 @@ CANDIDATE_FRACTION = 0.5
 INTERACTION_FLOOR = 0.02  # largest cross-correlation of two unit-norm filters below which they do not interact
 STEPS_PER_PASS = 40
 MAX_REFITS = 5
+NNLS_STEPS = 200  # projected-gradient steps when the refits run out
 RIDGE = 1e-6  # relative to the diagonal: keeps the refit solvable where two codes are nearly parallel
 
 
@@ -129,19 +130,30 @@ def _fista(gram: sparse.csr_matrix, b: np.ndarray, x: np.ndarray, weights: np.nd
 
 
 def refit(gram: sparse.csr_matrix, b: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Least squares on the support, without penalty; codes that turn negative leave it."""
+    """Least squares on the support, without penalty and nonnegative: codes that turn negative leave it.
+
+    Near-parallel filters (units of similar waveforms) can keep producing negative codes round after
+    round; after ``MAX_REFITS`` the rest is solved as a nonnegative least squares by projected
+    gradient from the last round's positive codes. One stubborn group must not empty the chunk it was
+    solved with.
+    """
     x = np.zeros_like(b)
     index = np.flatnonzero(support)
     for _ in range(MAX_REFITS):
         if len(index) == 0:
-            break
+            return x
         block = gram[index][:, index].tocsc()
         block = block + sparse.diags(RIDGE * block.diagonal())
         values = np.atleast_1d(sparse_linalg.spsolve(block, b[index]))
+        x[:] = 0.0
+        x[index] = np.maximum(values, 0.0)
         if (values > 0).all():
-            x[index] = values
-            break
+            return x
         index = index[values > 0]
+    index = np.flatnonzero(support)
+    block = gram[index][:, index].tocsr()
+    bound = float(abs(block).sum(axis=1).max())  # Gershgorin: no eigenvalue exceeds the largest row sum
+    x[index] = _fista(block, b[index], x[index], 0.0, NNLS_STEPS, max(bound, 1e-12))
     return x
 
 
