@@ -44,3 +44,13 @@ def test_a_drifting_probe_is_sorted_well_only_with_motion_correction():
     without = _accuracies(truth, run_sparsesort(recording, motion="none"))
     assert np.sum(with_motion >= 0.9) >= 7 and with_motion.mean() >= 0.9, with_motion
     assert without.mean() < with_motion.mean() - 0.2, (without, with_motion)
+
+
+def test_the_same_recording_gets_the_same_motion_estimate_every_time():
+    from engine.recording.motion import correct_motion
+    from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
+
+    recording, _ = drifting_probe(seconds=20.0)
+    first, second = (correct_motion(SpikeInterfaceRecording(recording), "rigid")[1] for _ in range(2))
+    np.testing.assert_array_equal(first.peak_times_s, second.peak_times_s)
+    np.testing.assert_array_equal(first.displacement_um, second.displacement_um)

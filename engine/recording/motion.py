@@ -16,6 +16,7 @@ from engine.errors import RecordingError
 from engine.recording.base import Recording
 
 MOTION_CHOICES = ("auto", "none", "rigid", "nonrigid")
+NOISE_SEED = 0
 PRESET = "dredge_fast"  # rigid too: on generated drifting probes it beat the "rigid_fast" preset (0.99 vs 0.80)
 MIN_SPAN_UM = 100.0
 # the preset's windows are 400 um apart, less half a window at each end: a shorter probe has one, i.e. rigid
@@ -122,7 +123,13 @@ def _spikeinterface_motion(path):
 def correct_motion(recording: Recording, kind: str, n_jobs: int = 1) -> tuple[Recording, MotionEstimate]:
     """The recording with its motion interpolated away, and the estimate. ``kind``: rigid or nonrigid."""
     si_correct_motion, _, _ = _spikeinterface_motion(recording.path)
-    corrected, motion, info = si_correct_motion(as_spikeinterface(recording), preset=PRESET,
+    view = as_spikeinterface(recording)
+    # SpikeInterface measures the noise for its peak detection on randomly drawn chunks, unseeded:
+    # measured here with a fixed seed (it keeps the value on the recording), so that the same recording
+    # gets the same peaks, the same motion and the same sort every time
+    from spikeinterface.core import get_noise_levels
+    get_noise_levels(view, return_in_uV=False, random_slices_kwargs={"seed": NOISE_SEED})
+    corrected, motion, info = si_correct_motion(view, preset=PRESET,
                                                 estimate_motion_kwargs={"rigid": kind == "rigid"},
                                                 output_motion=True, output_motion_info=True,
                                                 interpolate_motion_kwargs=INTERPOLATION,
