@@ -19,8 +19,12 @@ MOTION_CHOICES = ("auto", "none", "rigid", "nonrigid")
 NOISE_SEED = 0
 PRESET = "dredge_fast"  # rigid too: on generated drifting probes it beat the "rigid_fast" preset (0.99 vs 0.80)
 MIN_SPAN_UM = 100.0
-# the preset's windows are 400 um apart, less half a window at each end: a shorter probe has one, i.e. rigid
-NONRIGID_MIN_SPAN_UM = 800.0
+# non-rigid motion is estimated in windows this far apart and this wide along the probe (the preset's
+# own 400 um would fit once on most probes, i.e. rigid); on the suite's non-rigid drifts (bumps and
+# zigzags on 32- and 64-channel probes) rigid correction left units 10-20 um off in the bumps, so each
+# became two units, one for each position
+NONRIGID_WINDOW_UM = 150.0
+NONRIGID_MIN_SPAN_UM = 2 * NONRIGID_WINDOW_UM  # room for windows that differ
 # every channel stays (the presets' "remove_channels" would drop those the probe moved off, and the
 # model's filters need a fixed channel count)
 INTERPOLATION = {"border_mode": "force_extrapolate", "spatial_interpolation_method": "kriging", "sigma_um": 20.0,
@@ -120,6 +124,12 @@ def _spikeinterface_motion(path):
     return spre.correct_motion, Motion, interpolate_motion
 
 
+def _estimate_kwargs(kind: str) -> dict:
+    if kind == "rigid":
+        return {"rigid": True}
+    return {"rigid": False, "win_step_um": NONRIGID_WINDOW_UM, "win_scale_um": NONRIGID_WINDOW_UM}
+
+
 def correct_motion(recording: Recording, kind: str, n_jobs: int = 1) -> tuple[Recording, MotionEstimate]:
     """The recording with its motion interpolated away, and the estimate. ``kind``: rigid or nonrigid."""
     si_correct_motion, _, _ = _spikeinterface_motion(recording.path)
@@ -130,7 +140,7 @@ def correct_motion(recording: Recording, kind: str, n_jobs: int = 1) -> tuple[Re
     from spikeinterface.core import get_noise_levels
     get_noise_levels(view, return_in_uV=False, random_slices_kwargs={"seed": NOISE_SEED})
     corrected, motion, info = si_correct_motion(view, preset=PRESET,
-                                                estimate_motion_kwargs={"rigid": kind == "rigid"},
+                                                estimate_motion_kwargs=_estimate_kwargs(kind),
                                                 output_motion=True, output_motion_info=True,
                                                 interpolate_motion_kwargs=INTERPOLATION,
                                                 n_jobs=n_jobs, progress_bar=False)
