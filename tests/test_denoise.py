@@ -106,3 +106,86 @@ def test_the_bundled_models_load_for_any_peak_and_denoise(tied, rng):
     clean = planted_image(rng, 64)
     counts = poisson_noise(clean, 4.0, rng)
     assert psnr(denoise(counts, model), clean) > psnr(np.clip(counts / 4.0, 0, 1), clean) + 8.0
+
+
+def planted_counts(peak: float, n_frames: int = 4, size: int = 64, seed: int = 1):
+    """A low-photon movie: cells that drift and flicker on a dim background, and its Poisson counts."""
+    from engine.imaging.simulation import planted_frames
+    clean = planted_frames(n_frames, size, n_cells=6, drift=3.0, seed=seed)
+    return clean, poisson_noise(clean, peak, np.random.default_rng(seed))
+
+
+def test_a_low_photon_stack_is_denoised_frame_by_frame_above_the_noisy_input():
+    from engine.imaging.dcea import bundled_denoiser, denoise_stack
+    clean, counts = planted_counts(2.0)
+    model = bundled_denoiser(2.0)
+    rate = denoise_stack(counts, model, batch_size=3)
+    assert rate.shape == counts.shape and rate.dtype == np.float32
+    for frame, noisy, truth in zip(rate, counts, clean):
+        assert psnr(np.clip(frame / 2.0, 0, 1), truth) > psnr(np.clip(noisy / 2.0, 0, 1), truth) + 8.0
+    # each frame as alone: the batch size changes nothing, and the single-image call is its view in [0, 1]
+    np.testing.assert_allclose(denoise_stack(counts, model, batch_size=1), rate, atol=1e-5)
+    np.testing.assert_allclose(denoise(counts[2], model), np.clip(rate[2] / model.peak, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("peak", [1.0, 2.0, 4.0])
+def test_the_peak_estimated_from_a_stack_picks_a_model_near_its_peak(peak):
+    from engine.imaging.stacks import check_counts
+    _, counts = planted_counts(peak, n_frames=6, size=96)
+    assert 0.5 * peak < check_counts("movie", counts) < 1.5 * peak
+
+
+def write_stack(path, counts: np.ndarray, layout: str) -> None:
+    import tifffile
+    if layout == "npy":
+        np.save(path, counts)
+    elif layout == "tiff":
+        tifffile.imwrite(path, counts)
+    else:  # 2-D pages written one by one, as acquisition software often does
+        with tifffile.TiffWriter(path) as tiff:
+            for frame in counts:
+                tiff.write(frame)
+
+
+@pytest.mark.parametrize("layout, suffix", [("npy", ".npy"), ("tiff", ".tif"), ("pages", ".tif")])
+def test_the_denoise_command_writes_a_stack_in_its_format_and_frame_order(layout, suffix, tmp_path, capsys):
+    import tifffile
+    clean, counts = planted_counts(2.0, n_frames=5)
+    path = tmp_path / f"movie{suffix}"
+    write_stack(path, counts.astype(np.uint16), layout)
+    assert main(["--quiet", "denoise", str(path), "--batch-size", "2", "--json"]) == 0  # the peak estimated
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert captured.err == "" and summary["peak_estimated"] and summary["frames"] == 5
+    out = tmp_path / f"movie.denoised{suffix}"
+    rate = np.load(out) if suffix == ".npy" else tifffile.imread(out)
+    assert rate.shape == counts.shape and rate.dtype == np.float32
+    errors = ((rate[:, None] / 2.0 - clean[None]) ** 2).mean(axis=(2, 3))  # denoised frame x clean frame
+    assert list(errors.argmin(axis=1)) == list(range(5))
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "no such file"),
+    (np.ones((2, 3, 16, 16)), "expected an image (height x width) or a stack"),
+    (np.ones(100), "expected an image"),
+    (np.zeros((0, 16, 16)), "holds no frames"),
+    (np.where(np.arange(3)[:, None, None] == 2, np.nan, np.ones((3, 16, 16))), "frame 2 holds NaN"),
+    (np.where(np.arange(3)[:, None, None] == 1, -1.0, np.ones((3, 16, 16))), "frame 1 holds negative values"),
+    ("not a tiff", "not a TIFF file"),
+])
+def test_a_bad_stack_is_named_in_one_line(content, problem, tmp_path, capsys):
+    from tests.test_reliability_inputs import one_line_error
+    path = tmp_path / ("movie.tif" if isinstance(content, str) else "movie.npy")
+    if isinstance(content, str):
+        path.write_text(content)
+    elif content is not None:
+        np.save(path, content)
+    assert problem in one_line_error(capsys, "denoise", path, names=path)
+
+
+def test_a_stack_is_not_written_as_a_picture(tmp_path, capsys):
+    from tests.test_reliability_inputs import one_line_error
+    path = tmp_path / "movie.npy"
+    np.save(path, np.ones((3, 16, 16)))
+    assert "written as .npy or .tif" in one_line_error(capsys, "denoise", path, "--out", tmp_path / "m.png",
+                                                       names=tmp_path / "m.png")

@@ -1,95 +1,143 @@
-"""``sparsesort denoise``: a low-photon image denoised by the Poisson convolutional auto-encoder (DCEA)."""
+"""``sparsesort denoise``: a low-photon image, or a stack of frames (a two-photon movie), denoised by the Poisson
+convolutional auto-encoder (DCEA)."""
 from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 
 import numpy as np
+from tqdm import tqdm
 
 from engine.cli.common import Command, UsageError
 
 
 def add_arguments(p) -> None:
-    p.add_argument("image", help="photon counts: .npy, or an image file (PNG, TIFF, ...) whose values are counts")
-    p.add_argument("--peak", type=float, required=True,
-                   help="expected count of the brightest pixel (the noise level: 1 is one photon)")
+    p.add_argument("image", help="photon counts: an image or a stack of frames (frames x height x width) in a .npy "
+                                 "or a TIFF (multi-page for a stack), or an image file (PNG, ...) whose values are "
+                                 "counts")
+    p.add_argument("--peak", type=float,
+                   help="expected count of the brightest pixels (the noise level: 1 is one photon); default: "
+                        "estimated, the median over frames of each frame's 99.9th percentile of its 5 x 5 local "
+                        "mean")
     p.add_argument("--untied", action="store_true", help="DCEA-UC (untied encoder) instead of DCEA-C")
     p.add_argument("--model", help="a model saved by engine.imaging.dcea.save_denoiser (default: the bundled one)")
     p.add_argument("--simulate", action="store_true",
-                   help="IMAGE is a clean image: draw its counts at the peak, denoise them and print the PSNRs")
+                   help="IMAGE is clean (an image or a stack): draw its counts at the peak, denoise them and print "
+                        "the PSNRs")
     p.add_argument("--seed", type=int, default=0, help="random seed of --simulate's counts")
-    p.add_argument("--out", help="write the denoised image: .npy (rate in counts) or an image file (8 bits)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--batch-size", type=int,
+                   help="frames encoded at a time (default: about 512 MB of encoder, 2 frames of 512 x 512)")
+    p.add_argument("--out", help="write the denoised counts (the rate, float32): .npy or .tif, a stack frame by frame "
+                                 "in order; or, for an image, another image file (8 bits of rate / peak). Default "
+                                 "for a stack: NAME.denoised.npy or .tif beside it")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
 
 
-def read_image(path) -> np.ndarray:
-    """A single-channel image as float (height, width); colour images are averaged over their channels."""
-    if not os.path.exists(path):
-        raise UsageError(f"{path}: no such file")
-    if str(path).endswith(".npy"):
-        image = np.load(path)
-    else:
-        try:
-            from PIL import Image
-        except ImportError:
-            raise UsageError(f"{path}: reading image files needs Pillow (pip install pillow), or give a .npy") from None
-        try:
-            image = np.asarray(Image.open(path))
-        except OSError as exc:
-            raise UsageError(f"{path}: not an image ({exc})") from None
-    image = np.asarray(image, dtype=np.float64)
-    if image.ndim == 3:
-        image = image[..., :3].mean(-1)
-    if image.ndim != 2 or min(image.shape) < 8:
-        raise UsageError(f"{path}: expected a 2-D image of at least 8 x 8 pixels, got shape {image.shape}")
-    return image
+def default_output(path) -> str:
+    root, ext = os.path.splitext(os.fspath(path))
+    return f"{root}.denoised{ext}"
 
 
-def write_image(path, denoised: np.ndarray, peak: float) -> None:
-    from engine.io.atomic import atomic_path, check_writable
-    check_writable(path)
-    if str(path).endswith(".npy"):
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, (denoised * peak).astype(np.float32))
-        return
+def write_picture(path, denoised: np.ndarray) -> None:
+    """An 8-bit image of a denoised image in [0, 1]."""
     from PIL import Image
+
+    from engine.io.atomic import atomic_path
     with atomic_path(path, keep_extension=True) as tmp:
         Image.fromarray(np.round(np.clip(denoised, 0, 1) * 255).astype(np.uint8)).save(tmp)
 
 
 def run(args) -> int:
-    from engine.imaging.dcea import bundled_denoiser, denoise, load_denoiser, poisson_noise, psnr
-    if not args.peak > 0:
+    from engine.imaging.dcea import bundled_denoiser, denoise_stack, load_denoiser, poisson_noise, psnr
+    from engine.imaging.stacks import check_counts, open_stack, stack_writer
+    from engine.model.device import describe_device, resolve_device
+    if args.peak is not None and not args.peak > 0:
         raise UsageError(f"--peak must be positive (got {args.peak:g})")
-    image = read_image(args.image)
-    model = load_denoiser(args.model) if args.model else bundled_denoiser(args.peak, tied=not args.untied)
-    summary = {"image": os.fspath(args.image), "peak": args.peak, "model": "DCEA-C" if model.tied else "DCEA-UC",
-               "trained_peak": model.peak, "parameters": model.n_parameters()}
-    if args.simulate:
-        clean = image / (255.0 if image.max() > 1 else max(image.max(), 1e-12))
-        counts = poisson_noise(clean, args.peak, np.random.default_rng(args.seed))
-    else:
-        clean, counts = None, image
-        if counts.min() < 0:
-            raise UsageError(f"{args.image}: photon counts cannot be negative")
-    model.peak = args.peak  # the output is the rate over the peak; a model trained at another peak is applied as is
-    denoised = denoise(counts, model)
-    if clean is not None:
-        summary.update(psnr_noisy=psnr(np.clip(counts / args.peak, 0, 1), clean), psnr_denoised=psnr(denoised, clean))
-    if args.out:
-        write_image(args.out, denoised, args.peak)
-        summary["out"] = os.fspath(args.out)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"{summary['model']} ({summary['parameters']} parameters, trained at peak {summary['trained_peak']:g}) "
-              f"on {image.shape[0]} x {image.shape[1]} pixels at peak {args.peak:g}")
-        if clean is not None:
-            print(f"  PSNR: noisy {summary['psnr_noisy']:.2f} dB, denoised {summary['psnr_denoised']:.2f} dB")
-        if args.out:
-            print(f"  wrote {args.out}")
+    if args.simulate and args.peak is None:
+        raise UsageError("--simulate needs --peak: the counts are drawn at it")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1 (got {args.batch_size})")
+    device = resolve_device(args.device)
+    with open_stack(args.image) as (frames, image):
+        out, as_stack = _output(args, image)
+        estimated = check_counts(args.image, frames)  # every frame read once: counts, or a clean image to simulate
+        clean = None
+        if args.simulate:
+            clean = np.asarray(frames[:], np.float64)
+            clean = clean / (255.0 if clean.max() > 1 else max(clean.max(), 1e-12))
+            frames = poisson_noise(clean, args.peak, np.random.default_rng(args.seed))
+        peak = args.peak if args.peak is not None else estimated
+        if not peak > 0:
+            raise UsageError(f"{args.image}: almost every count is zero, so the peak cannot be estimated: give --peak")
+        model = load_denoiser(args.model) if args.model else bundled_denoiser(peak, tied=not args.untied)
+        summary = {"image": os.fspath(args.image), "frames": int(frames.shape[0]), "height": int(frames.shape[1]),
+                   "width": int(frames.shape[2]), "peak": peak, "peak_estimated": args.peak is None,
+                   "model": "DCEA-C" if model.tied else "DCEA-UC", "trained_peak": model.peak,
+                   "parameters": model.n_parameters(), "device": describe_device(device)}
+        model.to(device)
+        model.peak = peak  # the rate over the peak is the image in [0, 1]; a model of another peak is applied as is
+        start = time.perf_counter()
+        with tqdm(total=frames.shape[0], desc="denoising", unit="frame", disable=args.quiet, file=sys.stderr,
+                  leave=False) as bar:
+            if as_stack:
+                with stack_writer(out, frames.shape, image) as rate:
+                    denoise_stack(frames, model, args.batch_size, out=rate, progress=bar.update)
+                    summary.update(_psnrs(frames, rate, clean, peak, psnr))
+            else:
+                rate = denoise_stack(frames, model, args.batch_size, progress=bar.update)
+                summary.update(_psnrs(frames, rate, clean, peak, psnr))
+                if out:
+                    write_picture(out, rate[0] / peak)
+    seconds = time.perf_counter() - start
+    summary.update(seconds=seconds, frames_per_second=frames.shape[0] / seconds)
+    if out:
+        summary["out"] = os.fspath(out)
+    _report(summary, args.json)
     return 0
 
 
-COMMAND = Command("denoise", "denoise a low-photon (Poisson) image with the convolutional auto-encoder (DCEA)",
-                  add_arguments, run)
+def _output(args, image: bool) -> tuple[str | None, bool]:
+    """Where the denoised frames go (checked before any work), and whether as a stack file (.npy, .tif) rather
+    than an 8-bit picture; a stack without --out goes beside its file."""
+    from engine.imaging.stacks import STACK_FORMATS, check_stack_output
+    from engine.io.atomic import check_writable
+    out = args.out if args.out or image or args.simulate else default_output(args.image)
+    as_stack = out is not None and os.path.splitext(out)[1].lower() in STACK_FORMATS
+    if as_stack or (out and not image):
+        check_stack_output(out)
+    elif out:
+        check_writable(out)
+    return out, as_stack
+
+
+def _psnrs(counts, rate, clean, peak: float, psnr) -> dict:
+    """With --simulate's clean frames: the mean over frames of the PSNR of the counts and of the denoised rate,
+    each over the peak."""
+    if clean is None:
+        return {}
+    def mean(estimates) -> float:
+        return float(np.mean([psnr(np.clip(e / peak, 0, 1), c) for e, c in zip(estimates, clean)]))
+    return {"psnr_noisy": mean(counts), "psnr_denoised": mean(rate)}
+
+
+def _report(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary))
+        return
+    stack = f"{summary['frames']} frames of " if summary["frames"] > 1 else ""
+    given = " (estimated)" if summary["peak_estimated"] else ""
+    print(f"{summary['model']} ({summary['parameters']} parameters, trained at peak {summary['trained_peak']:g}) on "
+          f"{stack}{summary['height']} x {summary['width']} pixels at peak {summary['peak']:.3g}{given}, "
+          f"{summary['frames_per_second']:.2f} frames/s on {summary['device']}")
+    if "psnr_denoised" in summary:
+        mean = " (mean over frames)" if summary["frames"] > 1 else ""
+        print(f"  PSNR: noisy {summary['psnr_noisy']:.2f} dB, denoised {summary['psnr_denoised']:.2f} dB{mean}")
+    if "out" in summary:
+        print(f"  wrote {summary['out']}")
+
+
+COMMAND = Command("denoise", "denoise a low-photon (Poisson) image or stack of frames with the convolutional "
+                             "auto-encoder (DCEA)", add_arguments, run)

@@ -19,7 +19,11 @@ the decoder's filters are three banks. Both are trained supervised, as in
 the paper: clean patches, Poisson noise drawn at the peak at every step, and
 the mean squared error of the denoised patch, back-propagated through the
 unrolled encoder. Each threshold is learned (one per filter), and so is a multiple of the
-encoder's step 1 / (L max y). Images are
+encoder's step 1 / (L max y). In training a batch of patches shares one step, from its largest
+count: 8 patches of 48 x 48 hold about the pixels of a 256 x 256 image, so that step is about an
+image's (a step per patch cost 0.17 and 0.32 dB at peak 1, tied and untied, and nothing at 2 and
+4). Applied, every image has its own, so a frame is denoised the same alone or in a batch
+(``denoise_stack``). Images are
 (batch, 1, height, width) tensors in photon counts; clean images are in
 [0, 1] and ``peak`` is the expected count of a pixel of value 1.
 """
@@ -43,6 +47,8 @@ from engine.model.likelihoods import Poisson
 WEIGHTS = Path(__file__).resolve().parent / "weights"  # bundled models, written by benchmarks/poisson_denoising.py
 LIPSCHITZ_GRID = 64  # FFT size on which the filters' operator norm is taken (a bound for any image size)
 MIN_MEAN_COUNT = 1e-3
+BATCH_BYTES = 2 ** 29  # what the encoder of one batch of frames may hold
+CODE_MAPS_PER_FRAME = 8  # measured: the encoder holds about 8 code maps (filters x height x width floats) a frame
 
 
 @dataclass
@@ -128,25 +134,35 @@ class PoissonImageDCEA(nn.Module):
         """H^T r: (batch, 1, h, w) -> (batch, filters, h, w)."""
         return F.conv2d(image, bank, padding=self.filter_size // 2)
 
-    def encode(self, y: torch.Tensor, n_steps: int | None = None) -> torch.Tensor:
-        """Codes (batch, filters, h, w) of counts y (batch, 1, h, w)."""
+    def encode(self, y: torch.Tensor, n_steps: int | None = None, shared_step: bool = False) -> torch.Tensor:
+        """Codes (batch, filters, h, w) of counts y (batch, 1, h, w).
+
+        Each image's step is 1 / (L max y) with its own largest count, so an
+        image is encoded the same alone or in a batch. ``shared_step`` gives
+        the batch one step, from its largest count, as in training.
+        """
         n_steps = self.n_steps if n_steps is None else n_steps
         b = baseline(y)
         synthesis, analysis = self._synthesis(), self._analysis()
-        step = self.log_step_scale.exp() / (self.lipschitz * self.likelihood.curvature(y))
+        if shared_step:
+            step = self.log_step_scale.exp() / (self.lipschitz * self.likelihood.curvature(y))
+        else:
+            bounds = torch.tensor([self.lipschitz * self.likelihood.curvature(image) for image in y], dtype=y.dtype,
+                                  device=y.device)
+            step = self.log_step_scale.exp() / bounds.view(-1, 1, 1, 1)
         activation = SoftThreshold(self.log_lam.exp()[None, :, None, None])
         codes = y.new_zeros(y.shape[0], self.n_filters, *y.shape[2:])
         return unrolled_fista(y, codes, n_steps, step, self.likelihood, activation,
                               lambda x: self._convolve(x, synthesis) + b,
                               lambda r: self._correlate(r, analysis))
 
-    def rate(self, y: torch.Tensor) -> torch.Tensor:
+    def rate(self, y: torch.Tensor, shared_step: bool = False) -> torch.Tensor:
         """The decoder's Poisson rate exp(H x_T + b), in counts per pixel."""
-        return self.likelihood.mean(self._convolve(self.encode(y), self.weight) + baseline(y))
+        return self.likelihood.mean(self._convolve(self.encode(y, shared_step=shared_step), self.weight) + baseline(y))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, shared_step: bool = False) -> torch.Tensor:
         """The denoised image in [0, 1]: the rate divided by the peak."""
-        return (self.rate(y) / self.peak).clamp(0.0, 1.0)
+        return (self.rate(y, shared_step) / self.peak).clamp(0.0, 1.0)
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything that rebuilds the model (``from_state``), as numpy arrays."""
@@ -224,7 +240,7 @@ def train_denoiser(images: list[np.ndarray], config: DenoiserConfig | None = Non
     for index in range(config.train_steps):
         clean = random_patches(images, config.batch_size, config.patch_size, rng)
         noisy = torch.as_tensor(poisson_noise(clean, config.peak, rng))
-        loss = F.mse_loss(model(noisy), torch.as_tensor(clean))
+        loss = F.mse_loss(model(noisy, shared_step=True), torch.as_tensor(clean))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -236,9 +252,47 @@ def train_denoiser(images: list[np.ndarray], config: DenoiserConfig | None = Non
 
 def denoise(counts: np.ndarray, model: PoissonImageDCEA) -> np.ndarray:
     """The denoised image in [0, 1] (multiply by the peak for counts) of a counts image (height, width)."""
+    return np.clip(denoise_stack(np.asarray(counts)[None], model)[0] / model.peak, 0.0, 1.0)
+
+
+def batch_frames(model: PoissonImageDCEA, height: int, width: int, budget: int = BATCH_BYTES) -> int:
+    """How many frames of height x width one batch takes so that the encoder holds about ``budget`` bytes
+    (1 to 64)."""
+    per_frame = CODE_MAPS_PER_FRAME * model.n_filters * height * width * 4
+    return int(np.clip(budget // per_frame, 1, 64))
+
+
+def denoise_stack(frames, model: PoissonImageDCEA, batch_size: int | None = None, out=None,
+                  progress=None) -> np.ndarray:
+    """The denoised rate, in counts per pixel, of a stack of counts frames (frames, height, width).
+
+    ``frames`` is anything with a ``shape`` that slices along its first axis
+    into arrays: an array, a ``np.memmap``, or the TIFF pages of
+    ``engine.imaging.stacks.open_stack``, read as they are needed.
+    ``batch_size`` frames are read and encoded at a time (default
+    ``batch_frames``: about 512 MB of encoder, 2 frames of 512 x 512 with 32
+    filters, 32 of 128 x 128). Every frame is denoised as it would be alone
+    (its own baseline and encoder step), so the result does not depend on the
+    batch size. The rate is the decoder's exp(H x_T + b), not clipped at the
+    peak, so a frame brighter than the peak (a calcium transient) keeps its
+    brightness; ``denoise`` is the single-image view of it in [0, 1]. ``out``
+    is where it is written (an array or ``np.memmap`` of the frames' shape;
+    default a new float32 array); ``progress(n)`` is called after each batch
+    with its number of frames. The frames are encoded on the model's device
+    (``model.to("cuda")``).
+    """
+    batch_size = batch_frames(model, *frames.shape[1:]) if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (got {batch_size})")
+    out = np.empty(frames.shape, np.float32) if out is None else out
+    device = model.weight.device
     with torch.no_grad():
-        y = torch.as_tensor(np.asarray(counts, np.float32))[None, None]
-        return model(y)[0, 0].numpy()
+        for start in range(0, frames.shape[0], batch_size):
+            batch = torch.from_numpy(np.array(frames[start:start + batch_size], np.float32)).to(device)
+            out[start:start + len(batch)] = model.rate(batch[:, None])[:, 0].cpu().numpy()
+            if progress is not None:
+                progress(len(batch))
+    return out
 
 
 def psnr(estimate: np.ndarray, clean: np.ndarray, peak_value: float = 1.0) -> float:
