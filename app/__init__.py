@@ -21,7 +21,7 @@ def create_application(argv=None):
     app.setOrganizationName("sparsesort")
     pg.setConfigOptions(antialias=False, background="#101014", foreground="#dcdcdc")
     style = RESOURCES / "style.qss"
-    if style.exists():
+    if style.exists() and app.styleSheet() != style.read_text():  # set again, it re-polishes every widget (1 s)
         app.setStyleSheet(style.read_text())
     return app
 

@@ -5,7 +5,7 @@ import os
 from dataclasses import replace
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app import sessions
 from app.sessions import empty_history
@@ -26,6 +26,7 @@ from engine.training.trainer import Snapshot, TrainConfig
 
 IDLE, TRAINING, PAUSED, STOPPING = "idle", "training", "paused", "stopping"
 NOISE_ESTIMATE_SECONDS = 5.0
+SNAPSHOT_GAP_MS = 100  # the views follow training's snapshots at most this often (each update costs them 60 ms)
 
 
 class Controller(WorkerThreads, QObject):
@@ -91,6 +92,9 @@ class Controller(WorkerThreads, QObject):
         self.curation = CurationController(self)
         self.motion = MotionController(self)
         self._queued_training: TrainConfig | None = None  # asked for while motion was being estimated
+        self._snapshot: Snapshot | None = None  # the newest snapshot, not yet shown by the views
+        self._snapshot_timer = QTimer(self, singleShot=True, interval=SNAPSHOT_GAP_MS)
+        self._snapshot_timer.timeout.connect(self._show_snapshot)
 
     # -- workers (started and ended by app/worker_threads.py) -------------------
     def _wire_workers(self) -> None:
@@ -155,6 +159,7 @@ class Controller(WorkerThreads, QObject):
         self._queued_training = None
         self.preprocessing = NO_PREPROCESSING
         self.filters, self.spikes, self.lam, self.min_amplitudes = None, None, None, None
+        self._snapshot = None  # one of the old recording's, not shown
         self._lambda_from_user = False
         self.history = empty_history()
         self.selected_units = []
@@ -203,10 +208,11 @@ class Controller(WorkerThreads, QObject):
         self.trainingStateChanged.emit(state)
 
     def _on_snapshot(self, snap: Snapshot) -> None:
+        """Every snapshot goes into the history; the views are shown the newest one at most every
+        SNAPSHOT_GAP_MS (shown each, 20 a second at 60 ms each left the event loop no time: the window
+        froze while training)."""
         if self._closing:
             return
-        self.filters = snap.filters
-        self.min_amplitudes = snap.min_amplitudes
         if not self._lambda_from_user:
             self.lam = snap.lam
             self.lambdaChanged.emit(snap.lam)
@@ -216,6 +222,17 @@ class Controller(WorkerThreads, QObject):
                            ("filter_error", snap.filter_error or [])):
             h[key].append(value)
         self.snapshotReceived.emit(snap)
+        self._snapshot = snap
+        if not self._snapshot_timer.isActive():
+            self._snapshot_timer.start()
+
+    def _show_snapshot(self) -> None:
+        """The newest snapshot's filters and the history to the views, and the visible window re-sorted."""
+        snap, self._snapshot = self._snapshot, None
+        self._snapshot_timer.stop()
+        if snap is None or self._closing:
+            return
+        self.filters, self.min_amplitudes = snap.filters, snap.min_amplitudes
         self.filtersChanged.emit(snap.filters)
         self.historyChanged.emit()
         if not self._window_sort_in_flight:
@@ -224,6 +241,7 @@ class Controller(WorkerThreads, QObject):
     def _on_training_done(self) -> None:
         if self._closing:
             return
+        self._show_snapshot()  # the last filters, before the whole recording is sorted with them
         self._set_state(IDLE)
         learned = f"; lambda learned by EM: {self.lam:.4g}" if self.lambda_auto and self.lam is not None else ""
         self.message.emit(f"Training ended after {self.history['step'][-1] if self.history['step'] else 0} steps"

@@ -29,6 +29,7 @@ from app.sessions import default_session_path
 QUALITY_DELAY_MS = 300
 PROCESS_MIN_WORK = 2048  # clusters x channels from which quality metrics are measured in a process
 PROCESS_MIN_SPIKES = 500_000
+MEMBERS_KEPT = 16  # clusters whose spikes are kept (a selection's views ask for the same few)
 
 
 def recluster_groups(recording, times, spikes, method: str = "kmeans") -> list[np.ndarray]:
@@ -58,6 +59,7 @@ class CurationController(QObject):
         self.quality: dict = {}
         self.evidence: list = []  # engine.curation.suggestions.PairEvidence, suggested first
         self._clusters, self._clusters_key, self._clusters_base = None, None, None  # spike_clusters() cache
+        self._members, self._members_base = {}, None  # spikes_of() of recent clusters, for that spike_clusters()
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
@@ -172,7 +174,7 @@ class CurationController(QObject):
 
         self.controller.jobs.submit("Re-clustering",
                                     lambda progress: recluster_groups(recording, times, spikes, method),
-                                    done, kind="recluster")
+                                    done, kind="recluster", lane="views")
         return True
 
     def label(self, label: str, clusters=None) -> bool:
@@ -249,7 +251,17 @@ class CurationController(QObject):
         return out
 
     def spikes_of(self, cluster: int) -> np.ndarray:
-        return self.curation.spikes_of(cluster) if self.curation is not None else np.zeros(0, np.int64)
+        """The cluster's spikes (read-only, shared: the views of one selection ask for them once between them)."""
+        clusters = self.spike_clusters()
+        if self._members_base is not clusters:
+            self._members, self._members_base = {}, clusters
+        cluster = int(cluster)
+        if cluster not in self._members:
+            if len(self._members) >= MEMBERS_KEPT:
+                self._members.pop(next(iter(self._members)))
+            self._members[cluster] = np.flatnonzero(clusters == cluster)
+            self._members[cluster].setflags(write=False)
+        return self._members[cluster]
 
     def _measure(self) -> None:
         """Quality metrics and merge evidence off the GUI thread (many units: in a process, app/process_jobs.py,

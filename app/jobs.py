@@ -1,10 +1,14 @@
 """Long work off the GUI thread (the demo's simulation, export, quality metrics, merge suggestions, features).
 
-A job is a plain function ``work(progress)`` that runs on the jobs thread and calls ``progress(fraction)``
+A job is a plain function ``work(progress)`` that runs on a jobs thread and calls ``progress(fraction)``
 now and then; its result comes back to ``done(result)`` on the GUI thread. A newer job of the same
 ``kind`` supersedes an older one: the older is skipped if it has not started, cancelled at its next
 ``progress`` call if it has, and its result is dropped. ``Jobs.progressed`` gives the status bar the
 running job's name and percent.
+
+Jobs run one at a time on each of two threads (``LANES``): "work" for long work (export, the units'
+metrics, the demo), "views" for what a view shows on a selection (waveforms, features, the similarity
+matrix), so a selection is not answered only after a minute of metrics.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from app.worker import Cancelled, EngineWorker
 
 _ids = count(1)
+LANES = ("work", "views")
 
 
 @dataclass(eq=False)
@@ -25,6 +30,7 @@ class Job:
     work: Callable  # work(progress) -> result, on the jobs thread
     done: Callable | None = None  # done(result), on the GUI thread
     kind: str = ""  # a newer job of the same kind supersedes this one
+    lane: str = LANES[0]  # the thread it runs on
     job_id: int = field(default_factory=lambda: next(_ids))
 
 
@@ -46,10 +52,15 @@ class JobWorker(EngineWorker):
             if self.stale(job):
                 return
             with self.guarded():
+                shown = [-1]
+
                 def progress(fraction: float) -> None:
                     if self.stale(job) or self.thread().isInterruptionRequested():
                         raise Cancelled
-                    self.progress.emit(job, int(100 * min(1.0, max(0.0, fraction))))
+                    percent = int(100 * min(1.0, max(0.0, fraction)))
+                    if percent != shown[0]:  # the status bar repaints for each: only when the figure moves
+                        shown[0] = percent
+                        self.progress.emit(job, percent)
 
                 result = job.work(progress)
                 if not self.stale(job):
@@ -62,25 +73,28 @@ class Jobs(QObject):
     """The GUI side: submit jobs, hear their progress; owned by the Controller."""
 
     progressed = pyqtSignal(str, int)  # name, percent (100 when no job is left)
-    _submitted = pyqtSignal(object)
 
     def __init__(self, controller):
         super().__init__(controller)
-        self.worker: JobWorker = controller.start_worker(JobWorker(), "jobs")
-        self.worker.log.connect(controller.message)
-        self.worker.failed.connect(controller.report_error)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.progress.connect(lambda job, percent: self.progressed.emit(job.name, percent))
-        self.worker.ended.connect(self._on_ended)
-        self._submitted.connect(self.worker.run)
+        self.workers: dict[str, JobWorker] = {}
+        self._submit = {}
+        for lane in LANES:
+            worker = self.workers[lane] = controller.start_worker(JobWorker(), f"jobs-{lane}")
+            worker.log.connect(controller.message)
+            worker.failed.connect(controller.report_error)
+            worker.finished.connect(self._on_finished)
+            worker.progress.connect(lambda job, percent: self.progressed.emit(job.name, percent))
+            worker.ended.connect(self._on_ended)
+            self._submit[lane] = _Submitter(self)
+            self._submit[lane].submitted.connect(worker.run)
         self.pending: list[Job] = []
 
-    def submit(self, name: str, work, done=None, kind: str = "") -> Job:
-        job = Job(name, work, done, kind or name)
-        self.worker.newest[job.kind] = job.job_id
+    def submit(self, name: str, work, done=None, kind: str = "", lane: str = LANES[0]) -> Job:
+        job = Job(name, work, done, kind or name, lane)
+        self.workers[lane].newest[job.kind] = job.job_id
         self.pending.append(job)
         self.progressed.emit(name, 0)
-        self._submitted.emit(job)
+        self._submit[lane].submitted.emit(job)
         return job
 
     @property
@@ -88,7 +102,7 @@ class Jobs(QObject):
         return bool(self.pending)
 
     def _on_finished(self, job: Job, result) -> None:
-        if job.done is not None and not self.worker.stale(job):
+        if job.done is not None and not self.workers[job.lane].stale(job):
             job.done(result)
 
     def _on_ended(self, job: Job) -> None:
@@ -98,3 +112,9 @@ class Jobs(QObject):
             self.progressed.emit(self.pending[0].name, 0)
         else:
             self.progressed.emit("", 100)
+
+
+class _Submitter(QObject):
+    """A lane's queued hand-off to its worker's thread."""
+
+    submitted = pyqtSignal(object)

@@ -8,7 +8,7 @@ import h5py
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                             QMessageBox, QProgressBar)
+                             QMessageBox, QProgressBar, QWidget)
 
 from app.actions import ActionRegistry, load_overrides
 from app.help_page import HelpPage
@@ -53,6 +53,12 @@ class MainWindow(QMainWindow):
         self.setObjectName("sparsesort-main")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        # A central widget of no height between the Traces (top area) and the Raster and Curves (bottom area):
+        # without one, Qt's dock layout moved one separator (6 px) of the middle column's width to the side
+        # columns at every re-layout (a status-bar text while training, a progress bar shown): the Traces shrank.
+        spacer = QWidget()
+        spacer.setMaximumHeight(0)
+        self.setCentralWidget(spacer)
         self.controller = controller or Controller(self)
         self.settings = settings or QSettings("sparsesort", "sparsesort")
         self.last_error: str | None = None

@@ -55,7 +55,7 @@ def test_keys_merge_label_undo_and_redo_and_every_view_follows(qtbot, window):
             assert view.shown == [3]
     qtbot.waitUntil(lambda: window.curation_docks["Similarity"].widget().ids == [1, 3], timeout=TIMEOUT_MS)
     merged_count = window.units.count_column()[1]
-    assert window.curation_docks["Amplitudes"].widget().points[3].data.size == merged_count
+    assert window.curation_docks["Amplitudes"].widget().counts[3] == merged_count
     press(qtbot, window, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)  # label good
     assert window.units.labels() == ["unsorted", "good"]
     press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the label

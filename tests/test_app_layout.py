@@ -23,7 +23,6 @@ def test_default_layout_at_common_screen_sizes(qtbot, tmp_path, size):
         assert docks["Raster"].height() >= 150 and docks["Curves"].height() >= 150
         assert docks["Raster"].width() == docks["Traces"].width()  # one time axis under the other
         table = win.units.table
-        table.setRowCount(3)
         table.resizeColumnsToContents()
         first_six = sum(table.columnWidth(COLUMNS.index(name)) for name in
                         ("unit", "spikes", "rate (Hz)", "amp.", "label", "SNR"))
@@ -37,3 +36,21 @@ def test_the_default_size_fills_most_of_the_screen_and_never_more():
     assert default_window_size((1400, 900), QRect(0, 0, 1366, 740)) == (1366, 740)
     assert default_window_size((1400, 900), QRect(0, 0, 2560, 1400)) == (int(0.92 * 2560), int(0.92 * 1400))
     assert default_window_size((1400, 900), None) == (1400, 900)
+
+
+def test_the_traces_keep_their_width_while_the_status_bar_changes(qtbot, tmp_path):
+    """Without a central widget, every re-layout (a status text while training, the sorting bar shown
+    after a λ change) moved 6 px of the Traces' width to the side columns, and every view redrew."""
+    win = make_window(qtbot, tmp_path)
+    try:
+        win.resize(1600, 1000)
+        win.reset_layout()
+        qtbot.wait(50)
+        widths = [win.docks[name].width() for name in ("Training", "Traces", "Filters")]
+        for k in range(8):
+            win.rate_label.setText(f"step {k}/8 · {1.37 * k:.2f} steps/s")
+            win._on_sort_progress(0 if k % 2 == 0 else 100)
+            qtbot.wait(5)
+        assert [win.docks[name].width() for name in ("Training", "Traces", "Filters")] == widths
+    finally:
+        close_window(qtbot, win)

@@ -53,6 +53,6 @@ def test_the_probe_chooses_the_traces_channels(qtbot, window):
     assert c.trace_channels == chosen and list(traces.channels()) == chosen
     qtbot.waitUntil(lambda: traces._raw_curve.getData()[0] is not None and len(traces._raw_curve.getData()[0]) > 0)
     window_points = traces._window.raw.shape[0]
-    assert len(traces._raw_curve.getData()[1]) == window_points * len(chosen)
+    assert np.isfinite(traces._raw_curve.getData()[1]).sum() == window_points * len(chosen)
     qtbot.mouseClick(probe.all_channels, Qt.MouseButton.LeftButton)
     assert c.trace_channels is None and len(traces.channels()) == 5

@@ -1,13 +1,21 @@
 """Views at many units: the Filters view builds only the plots on screen and scrolls to a selected unit,
 the Traces' spike marks (one item, one style per cluster) follow a merge and the scrolled window, and
-the Raster's ticks are the window's spikes."""
+the Raster's ticks are the window's spikes; a selection's waveforms are read off the GUI thread, even
+while the units are measured; the Probe view and the Units table follow the spikes and a merge."""
+import threading
+
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QComboBox
 from qt_windows import close_window, make_window
 
 from app.colors import unit_color
+from app.views import waveforms as waveforms_module
 from app.views.filters import MAX_CHANNELS, drawn_channels
+from app.views.units import COLUMNS
+from engine.curation.features import read_snippets, sample_spikes
+from engine.curation.local import nearby_channels
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording
 from engine.sorting.sorter import SortResult
 
@@ -26,7 +34,8 @@ def window(qtbot, tmp_path):
     c.lam = 1.0
     n = 20 * N_UNITS
     times = np.sort(rng.integers(0, rec.n_samples, n))
-    c.spikes = SortResult(times, np.arange(n) % N_UNITS, np.ones(n, np.float32), rec.sampling_rate, N_UNITS)
+    amplitudes = rng.uniform(1.0, 3.0, n).astype(np.float32)
+    c.spikes = SortResult(times, np.arange(n) % N_UNITS, amplitudes, rec.sampling_rate, N_UNITS)
     c.sorted_seconds = rec.duration
     c.filtersChanged.emit(c.filters)
     c.spikesChanged.emit(c.spikes)
@@ -85,3 +94,65 @@ def test_marks_and_filters_follow_a_merge_and_the_scrolled_window(qtbot, window)
     ticks, rows = raster.ticks.getData()
     assert len(ticks) == np.count_nonzero((seconds >= 2.0) & (seconds <= 2.5))
     assert set(rows.astype(int).tolist()) <= set(range(len(raster.row_ids)))
+
+
+def test_a_selections_waveforms_are_read_off_the_gui_thread_while_the_units_are_measured(qtbot, window, monkeypatch):
+    c, view = window.controller, window.curation_docks["Waveforms"].widget()
+    readers = []
+
+    def recording_reader(*args):
+        readers.append(threading.current_thread() is threading.main_thread())
+        return read_snippets(*args)
+
+    monkeypatch.setattr(waveforms_module, "read_snippets", recording_reader)
+    gate = threading.Event()
+    c.jobs.submit("Measuring (held)", lambda progress: gate.wait(20), kind="held")  # long work in flight
+    try:
+        unit = 7
+        c.set_selected_units([unit])
+        assert view.computing and unit not in view.means  # nothing read yet on the GUI thread
+        qtbot.waitUntil(lambda: unit in view.means, timeout=10_000)
+        assert not gate.is_set() and readers and not any(readers)  # read on the views' thread, not after the work
+        peak = int((c.filters[unit] ** 2).sum(axis=1).argmax())
+        near = nearby_channels(c.recording.channel_positions, peak)
+        assert len(view.channels) == 4 and set(view.channels) <= set(near)
+        times = c.spikes.times[sample_spikes(c.curation.spikes_of(unit), waveforms_module.SHOWN_SPIKES, unit)]
+        np.testing.assert_allclose(view.means[unit], read_snippets(c.recording, times, view.channels).mean(axis=0),
+                                   atol=1e-4)
+        c.set_selected_units([3])
+        c.set_selected_units([5])  # the answer for unit 3, if it comes, is dropped
+        qtbot.waitUntil(lambda: 5 in view.means, timeout=10_000)
+        assert list(view.means) == [5]
+    finally:
+        gate.set()
+
+
+def test_the_probe_and_the_units_table_follow_the_spikes_and_a_merge(qtbot, window):
+    c, probe, units = window.controller, window.probe, window.units
+    positions = c.recording.channel_positions
+    energy = (c.filters.astype(np.float64) ** 2).sum(axis=2)
+
+    def centre(filters):
+        weights = energy[filters].sum(axis=0)
+        return weights @ positions / weights.sum()
+
+    assert sorted(probe.positions) == list(range(N_UNITS))
+    for unit in range(N_UNITS):
+        np.testing.assert_allclose(probe.positions[unit], centre([unit]))
+    spikes = c.spikes
+    assert units.ids == list(range(N_UNITS))
+    assert units.count_column() == np.bincount(spikes.units, minlength=N_UNITS).tolist()
+    amplitude = units.model.index(4, COLUMNS.index("amp."))
+    assert units.model.data(amplitude) == f"{spikes.amplitudes[spikes.units == 4].mean():.1f}"
+    c.set_selected_units([0, 1])
+    qtbot.keyClick(window, Qt.Key.Key_G)  # merge
+    merged = N_UNITS
+    assert merged in probe.positions and 0 not in probe.positions
+    np.testing.assert_allclose(probe.positions[merged], centre([0, 1]))
+    assert units.ids == [*range(2, N_UNITS), merged] and units.count_column()[-1] == 40
+    label = units.model.index(len(units.ids) - 1, COLUMNS.index("label"))
+    units.table.edit(label)  # a double-click opens the labels' box
+    box = units.table.viewport().findChild(QComboBox)
+    box.setCurrentText("good")
+    box.activated.emit(box.currentIndex())
+    assert c.curation.curation.label_of(merged) == "good" and units.labels()[-1] == "good"

@@ -184,6 +184,9 @@ def test_any_sequence_keeps_counts_assignments_and_undo_consistent(ops):
         assert set(c.cluster_labels()) == set(c.cluster_ids())
         for cluster in c.cluster_ids():  # a cluster only ever holds spikes of the filters it was made of
             assert set(c.filters_of(cluster)) <= set(range(3))
+            # the cached table of every cluster's filters and counts equals one pass over the spikes
+            assert c.filters_of(cluster) == np.unique(c.units[clusters == cluster]).tolist()
+            assert c.counts()[cluster] == np.count_nonzero(clusters == cluster)
         if op == "undo":
             assert_same(snapshot(c), history[-2])
             history.pop()

@@ -1,4 +1,7 @@
-"""Amplitude of every spike of the selected clusters over time; Ctrl + drag lassoes spikes for a split."""
+"""Amplitude of every spike of the selected clusters over time; Ctrl + drag lassoes spikes for a split.
+
+All clusters' dots are one MarkItem (app/views/marks.py): a ScatterPlotItem styled per point took
+0.1-0.2 s of the GUI thread for the 18,000 spikes of an hour of one 5 Hz unit."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +9,9 @@ import pyqtgraph as pg
 
 from app.views.cluster_view import ClusterView
 from app.views.lasso import LassoViewBox, points_in_polygon
+from app.views.marks import MarkItem
+
+DOT_PX = 3
 
 
 class AmplitudeView(ClusterView):
@@ -15,8 +21,12 @@ class AmplitudeView(ClusterView):
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "amplitude")
         self.layout_.addWidget(self.plot)
-        self.points: dict[int, pg.ScatterPlotItem] = {}
+        self.points = MarkItem("o")
+        self.counts: dict[int, int] = {}  # the dots drawn for each cluster
         self.highlight = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w"), brush=None)
+        self.highlight.setZValue(10)
+        self.plot.addItem(self.points)
+        self.plot.addItem(self.highlight)
         self.curation.spikeSelectionChanged.connect(self._show_spike_selection)
 
     def _spike_xy(self, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,13 +34,21 @@ class AmplitudeView(ClusterView):
         return s.times[spikes] / s.sampling_rate, s.amplitudes[spikes]
 
     def redraw(self, clusters):
-        self.plot.clear()
-        self.points = {}
+        if not clusters:
+            self.counts = {}
+            self.points.clear()
+            self.highlight.setData([], [])
+            return
+        groups = [self.curation.spikes_of(c) for c in clusters]
+        self.counts = {c: len(g) for c, g in zip(clusters, groups)}
+        spikes = np.concatenate(groups) if groups else np.zeros(0, np.int64)
+        styles = []
         for c in clusters:
-            x, y = self._spike_xy(self.curation.spikes_of(c))
-            self.points[c] = pg.ScatterPlotItem(x, y, size=3, pen=None, brush=self.brush(c, 160))
-            self.plot.addItem(self.points[c])
-        self.plot.addItem(self.highlight)
+            color = self.curation.color(c)
+            color.setAlpha(160)
+            styles.append((color, DOT_PX, DOT_PX))
+        style = np.repeat(np.arange(len(clusters)), [len(g) for g in groups])
+        self.points.setData(*self._spike_xy(spikes), style, styles)
         self._show_spike_selection(self.curation.spike_selection)
 
     def _show_spike_selection(self, spikes) -> None:

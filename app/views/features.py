@@ -14,19 +14,23 @@ from engine.curation.features import pca_features, read_snippets, sample_spikes
 from engine.curation.local import cluster_channels, cluster_means, global_best_channels
 
 MAX_SPIKES = 5000
+MEAN_SPIKES = 300  # of each cluster's, whose mean chooses its best channels
 CHANNELS = 4
 
 
-def cluster_features(recording, times, sizes) -> np.ndarray:
+def cluster_features(recording, times, sizes, progress=None) -> np.ndarray:
     """(spikes, 2) PCA scores of the spikes' snippets on the best channels of each group (consecutive
-    ``sizes`` spikes per cluster): each group's mean is read on its own channels (engine.curation.local),
-    then the snippets on those best channels only, so memory does not grow with the probe."""
+    ``sizes`` spikes per cluster): the mean of a few of each group's spikes is read on its own channels
+    (engine.curation.local), then the snippets on those best channels only, so memory does not grow with
+    the probe. ``progress(fraction)`` now and then (it may raise to cancel)."""
+    progress = progress or (lambda fraction: None)
     bounds = np.cumsum([0, *sizes])
     groups = {k: np.arange(a, b) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a}
-    channels = cluster_channels(recording, times, groups)
-    means = cluster_means(recording, times, groups, channels)
+    channels = cluster_channels(recording, times, groups, lambda f: progress(0.1 * f))
+    few = {k: sample_spikes(g, MEAN_SPIKES, k) for k, g in groups.items()}
+    means = cluster_means(recording, times, few, channels, lambda f: progress(0.1 + 0.1 * f))
     best = np.unique(np.concatenate([global_best_channels(means[k], channels[k], CHANNELS) for k in groups]))
-    return pca_features(read_snippets(recording, times, best), 2)
+    return pca_features(read_snippets(recording, times, best, lambda f: progress(0.2 + 0.8 * f)), 2)
 
 
 class FeatureView(ClusterView):
@@ -54,8 +58,10 @@ class FeatureView(ClusterView):
             return
         recording, times = self.controller.recording, self.controller.spikes.times[spikes]
         sizes = [len(g) for g in groups]
-        self.controller.jobs.submit("Computing features", lambda progress: cluster_features(recording, times, sizes),
-                                    lambda features: self._draw(clusters, spikes, sizes, features), kind="features")
+        self.controller.jobs.submit("Computing features",
+                                    lambda progress: cluster_features(recording, times, sizes, progress),
+                                    lambda features: self._draw(clusters, spikes, sizes, features), kind="features",
+                                    lane="views")
 
     def _draw(self, clusters, spikes, sizes, features) -> None:
         if spikes is not self.spikes:

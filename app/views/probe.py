@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from engine.curation.positions import unit_channels, unit_positions
+from engine.curation.positions import filter_energy, unit_channels, unit_positions
 
 CONTACT_BRUSH, HIGHLIGHT_BRUSH = pg.mkBrush("#3a3f4e"), pg.mkBrush("#e8d44d")
 MIN_VIEW_UM = 120.0  # a tetrode or a single wire is not blown up to fill the view
@@ -62,6 +62,7 @@ class ProbeView(QWidget):
         self.probe: probeinterface.Probe | None = None
         self.positions: dict[int, np.ndarray] = {}  # cluster -> (x, y)
         self.highlighted = np.zeros(0, np.int64)
+        self._energy: tuple[int, np.ndarray] | None = None  # (controller.filters_version, filter_energy)
         controller.recordingChanged.connect(self._on_recording)
         controller.filtersChanged.connect(lambda _: self.refresh())
         self.curation.changed.connect(self.refresh)
@@ -78,13 +79,21 @@ class ProbeView(QWidget):
         self.note.setVisible(rec.n_channels == 1)
         self.refresh()
 
+    def energy(self) -> np.ndarray:
+        """Each filter's energy per channel, once per filter update."""
+        c = self.controller
+        if self._energy is None or self._energy[0] != c.filters_version:
+            self._energy = (c.filters_version, filter_energy(c.filters))
+        return self._energy[1]
+
     def refresh(self) -> None:
         c = self.controller
         self.positions = {}
         if self.probe is not None and c.filters is not None and self.curation.curation is not None \
                 and self.curation.curation.n_units == len(c.filters):
-            clusters = {k: self.curation.curation.filters_of(k) for k in self.curation.shown_ids()}
-            self.positions = unit_positions(c.filters, self.probe.contact_positions, clusters)
+            held = self.curation.curation.cluster_filters()
+            clusters = {k: held.get(k, []) for k in self.curation.shown_ids()}
+            self.positions = unit_positions(self.energy(), self.probe.contact_positions, clusters)
         ids = list(self.positions)
         self.units.setData(pos=[self.positions[k] for k in ids], data=ids,
                            brush=[pg.mkBrush(self.curation.color(k)) for k in ids])
@@ -94,7 +103,7 @@ class ProbeView(QWidget):
         c = self.controller
         selected = [k for k in c.selected_units if k in self.positions]
         filters = sorted({f for k in selected for f in self.curation.curation.filters_of(k)}) if selected else []
-        self.highlighted = np.sort(unit_channels(c.filters, filters)) if filters else np.zeros(0, np.int64)
+        self.highlighted = np.sort(unit_channels(self.energy(), filters)) if filters else np.zeros(0, np.int64)
         if self.probe is not None:
             brushes = [CONTACT_BRUSH] * self.probe.get_contact_count()
             for ch in self.highlighted:

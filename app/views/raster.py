@@ -58,6 +58,7 @@ class RasterView(QWidget):
         self.plot.addItem(self.ticks)
         self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)  # shown spikes, sorted in time
         self._pens: list = []
+        self._tick_styles: tuple[float, list] | None = None  # (tick height px, each row's style)
         self.row_ids: list[int] = []  # the cluster of each row, bottom up
         self.spike_counts: list[int] = []
         self._band_moving = False
@@ -139,6 +140,7 @@ class RasterView(QWidget):
     def _style_rows(self) -> None:
         selected = set(self.controller.selected_units)
         self._pens = [pg.mkPen(self.curation.color(c), width=3 if c in selected else 1) for c in self.row_ids]
+        self._tick_styles = None
         self._draw_ticks()
 
     def row_pen(self, row: int):
@@ -158,8 +160,9 @@ class RasterView(QWidget):
         box = self.plot.getViewBox()
         low, high = box.viewRange()[1]
         size = max(3.0, 2 * TICK_HALF_HEIGHT * box.height() / max(high - low, 1e-9))
-        styles = [(pen.color(), pen.widthF(), size) for pen in self._pens]
-        self.ticks.setData(self._seconds[index], rows, rows, styles)
+        if self._tick_styles is None or self._tick_styles[0] != size:  # one list while rows and size stay
+            self._tick_styles = (size, [(pen.color(), pen.widthF(), size) for pen in self._pens])
+        self.ticks.setData(self._seconds[index], rows, rows, self._tick_styles[1])
 
     def _on_click(self, event) -> None:
         spikes = self.controller.spikes

@@ -85,7 +85,8 @@ class SimilarityView(ClusterView):
         positions = recording.channel_positions if recording is not None else None
         args = (self.controller.filters, curation.units, self.curation.spike_clusters(), ids, cached, positions)
         self.controller.jobs.submit("Comparing filters", lambda progress: similarity_matrix(*args),
-                                    lambda result: self._draw_matrix(version, ids, *result), kind="similarity")
+                                    lambda result: self._draw_matrix(version, ids, *result), kind="similarity",
+                                    lane="views")
         self._list_evidence()
 
     def _list_evidence(self) -> None:

@@ -14,8 +14,9 @@ def snippet_window(sampling_rate: float) -> tuple[int, int]:
     return int(round(SNIPPET_BEFORE_MS * 1e-3 * sampling_rate)), int(round(SNIPPET_AFTER_MS * 1e-3 * sampling_rate))
 
 
-def read_snippets(recording, times, channels=None) -> np.ndarray:
-    """(spikes, taps, channels) around each trough; spikes too near an end of the recording are zeros."""
+def read_snippets(recording, times, channels=None, progress=None) -> np.ndarray:
+    """(spikes, taps, channels) around each trough; spikes too near an end of the recording are zeros.
+    ``progress(fraction)`` after each block read (it may raise to cancel)."""
     before, after = snippet_window(recording.sampling_rate)
     channels = np.arange(recording.n_channels) if channels is None else np.asarray(channels, dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
@@ -34,6 +35,8 @@ def read_snippets(recording, times, channels=None) -> np.ndarray:
         block = recording.traces(lo, hi, channels)
         out[block_spikes] = block[(times[block_spikes] - lo)[:, None] + offsets[None, :]]
         i = j
+        if progress is not None:
+            progress(i / len(order))
     return out
 
 

@@ -1,4 +1,8 @@
-"""Where units sit on the probe: the centre of mass of their filters' energy over the contacts."""
+"""Where units sit on the probe: the centre of mass of their filters' energy over the contacts.
+
+``filter_energy`` is computed once per set of filters; the positions of every cluster are then one
+product of a (clusters, filters) membership matrix with it, whatever the number of units.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,29 +10,36 @@ import numpy as np
 CHANNEL_ENERGY_FRACTION = 0.25  # a unit's channels: those with at least this share of its largest channel's energy
 
 
-def channel_energy(filters: np.ndarray, units) -> np.ndarray:
-    """(channels,) energy of the given filters (units, channels, taps) summed over taps and units."""
+def filter_energy(filters: np.ndarray) -> np.ndarray:
+    """(units, channels) energy of each filter (units, channels, taps), summed over its taps."""
+    filters = np.asarray(filters)
+    return np.einsum("uct,uct->uc", filters, filters, dtype=np.float64)
+
+
+def channel_energy(energy: np.ndarray, units) -> np.ndarray:
+    """(channels,) energy of the given filters, from their ``filter_energy``."""
     units = list(units)
-    if not units:
-        return np.zeros(filters.shape[1])
-    return (np.asarray(filters[units], dtype=np.float64) ** 2).sum(axis=(0, 2))
+    return energy[units].sum(axis=0) if units else np.zeros(energy.shape[1])
 
 
-def centre_of_mass(energy: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    total = energy.sum()
-    if total <= 0:
-        return np.asarray(positions, dtype=float).mean(axis=0)
-    return (energy[:, None] * positions).sum(axis=0) / total
+def unit_positions(energy: np.ndarray, positions: np.ndarray, cluster_filters: dict[int, list[int]]) -> dict:
+    """cluster -> (x, y) in the probe's units (µm): the centre of mass of the energy (``filter_energy``) of
+    the filters whose spikes it holds; the probe's centre for a cluster without energy."""
+    ids = list(cluster_filters)
+    positions = np.asarray(positions, dtype=np.float64)
+    membership = np.zeros((len(ids), len(energy)))
+    for row, cluster in enumerate(ids):
+        membership[row, list(cluster_filters[cluster])] = 1.0
+    per_cluster = membership @ energy  # (clusters, channels)
+    total = per_cluster.sum(axis=1)
+    centre = positions.mean(axis=0)
+    xy = np.where(total[:, None] > 0, per_cluster @ positions / np.where(total > 0, total, 1.0)[:, None], centre)
+    return dict(zip(ids, xy))
 
 
-def unit_positions(filters: np.ndarray, positions: np.ndarray, cluster_filters: dict[int, list[int]]) -> dict:
-    """cluster -> (x, y) in the probe's units (µm), from the energy of the filters whose spikes it holds."""
-    return {c: centre_of_mass(channel_energy(filters, fs), positions) for c, fs in cluster_filters.items()}
-
-
-def unit_channels(filters: np.ndarray, units) -> np.ndarray:
-    """The channels where the given filters carry most of their energy, largest first."""
-    energy = channel_energy(filters, units)
+def unit_channels(energy: np.ndarray, units) -> np.ndarray:
+    """The channels where the given filters (rows of ``filter_energy``) carry most of their energy, largest first."""
+    energy = channel_energy(energy, units)
     if energy.max(initial=0) <= 0:
         return np.zeros(0, np.int64)
     keep = np.flatnonzero(energy >= CHANNEL_ENERGY_FRACTION * energy.max())
