@@ -138,7 +138,7 @@ def correct_motion(recording: Recording, kind: str, n_jobs: int = 1) -> tuple[Re
     # measured here with a fixed seed (it keeps the value on the recording), so that the same recording
     # gets the same peaks, the same motion and the same sort every time
     from spikeinterface.core import get_noise_levels
-    get_noise_levels(view, return_in_uV=False, random_slices_kwargs={"seed": NOISE_SEED})
+    get_noise_levels(view, return_in_uV=False, random_slices_kwargs={"seed": NOISE_SEED}, progress_bar=False)
     corrected, motion, info = si_correct_motion(view, preset=PRESET,
                                                 estimate_motion_kwargs=_estimate_kwargs(kind),
                                                 output_motion=True, output_motion_info=True,
