@@ -8,7 +8,7 @@
    and no job (quality metrics, merge evidence) in flight.
 2. On a one-hour, 384-channel, 30 kHz int16 file (a sparse file: no disk space, reads hit no disk),
    scrolling the trace view by a tenth of its width per frame: the GUI thread's time per frame
-   (the scroll, the redraw of 384 decimated channels and the repaint) and the latency from the
+   (the scroll, the redraw of 384 decimated channels and their painting, ``painted``) and the latency from the
    scroll to the new window on screen (including the read on the loader thread).
 3. The same two with 300 units (``--units 300``): the lambda change on 10 simulated seconds of 300 units
    on 32 channels sorted with their true waveforms, and the scrolling with 300 random filters and an
@@ -16,6 +16,11 @@
    GUI thread's time for the Filters view to show the 300 filters when they arrive (built, drawn).
    ``--noise`` writes Gaussian noise (sigma 30 steps) into the stretch scrolled through, so the 384
    channels' path is drawn from traces that move (the sparse file alone is zeros: flat lines).
+4. With ``--units`` and ``--selections N``, after the scrolling: the GUI thread's time for the spikes'
+   arrival (``spikesChanged``: every view that follows the curation, and the repaint), the Probe view's
+   and the Units table's refresh alone, and N selections of one unit: the GUI thread's time for the
+   selection (every view, repaint) and the time until the Waveforms view shows the unit's waveforms
+   (read on a jobs thread).
 """
 from __future__ import annotations
 
@@ -106,7 +111,47 @@ def fake_sorting(c, n_units: int, rng=np.random.default_rng(0)) -> None:
     c.spikesChanged.emit(c.spikes)
 
 
-def scrolling(frames: int, n_units: int = 0, noise: bool = False) -> tuple[list[float], list[float]]:
+def painted(action) -> float:
+    """GUI-thread seconds of ``action`` and of painting what it changed: the plots' scenes are updated and
+    painted by the event loop (``QWidget.repaint`` alone paints a plot before its scene has the new data,
+    so it left out building and drawing the traces' path)."""
+    start = time.perf_counter()
+    action()
+    for _ in range(2):  # the scene's dirty items, then the widgets they mark dirty
+        QApplication.processEvents()
+    return time.perf_counter() - start
+
+
+def gui_time(action, repaint) -> float:
+    start = time.perf_counter()
+    action()
+    repaint()
+    return time.perf_counter() - start
+
+
+def arrival_and_selection(window, selections: int) -> None:
+    """The GUI thread's time for the spikes' arrival and a unit's selection, and the selection's waveforms."""
+    c = window.controller
+    arrivals = [gui_time(lambda: c.spikesChanged.emit(c.spikes), window.repaint) for _ in range(3)]
+    probe = [gui_time(window.probe.refresh, window.probe.repaint) for _ in range(3)]
+    units = [gui_time(window.units.refresh, window.units.repaint) for _ in range(3)]
+    print(f"{c.spikes.n_units} units: the spikes arrive, GUI thread:", describe(arrivals), "; the Probe view:",
+          describe(probe), "; the Units table:", describe(units), f"load {os.getloadavg()}", flush=True)
+    waveforms = window.curation_docks["Waveforms"].widget()
+    selected, shown = [], []
+    for k in range(selections):
+        unit = (37 * k + 5) % c.spikes.n_units
+        start = time.perf_counter()
+        selected.append(gui_time(lambda: c.set_selected_units([unit]), window.repaint))
+        wait_until(lambda: unit in waveforms.means, 600)
+        window.repaint()
+        shown.append(time.perf_counter() - start)
+    print(f"{c.spikes.n_units} units: selecting a unit, GUI thread:", describe(selected),
+          "; selection -> its waveforms shown:", describe(shown), f"load {os.getloadavg()}", flush=True)
+
+
+def scrolling(frames: int, n_units: int = 0, noise: bool = False,
+              selections: int = 0) -> tuple[list[float], list[float]]:
     fs, channels, seconds = 30_000, 384, 3600
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "hour_384ch.dat")
@@ -144,20 +189,17 @@ def scrolling(frames: int, n_units: int = 0, noise: bool = False) -> tuple[list[
     for _ in range(frames):
         before = loaded["n"]
         start = time.perf_counter()
-        traces.scroll(0.1)
-        traces.plot.repaint()
-        scroll_cost = time.perf_counter() - start
+        scroll_cost = painted(lambda: traces.scroll(0.1))
         wait_until(lambda: loaded["n"] > before)
         latencies.append(time.perf_counter() - start)
-        redraw_start = time.perf_counter()  # the redraw ran in the loaded handler: time it once more
-        traces._redraw()
-        traces.plot.repaint()
-        redraw_cost = time.perf_counter() - redraw_start
-        gui_times.append(scroll_cost + redraw_cost)
+        gui_times.append(scroll_cost + painted(traces._redraw))  # the redraw ran in the loaded handler: again
+    if n_units and selections:
+        arrival_and_selection(window, selections)
     label = (f"{n_units} units: " if n_units else "") + ("noise: " if noise else "")
-    print(f"{label}scrolling 1 h x 384 channels, GUI thread per frame:", describe(gui_times), flush=True)
-    print(f"{label}scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latencies),
-          f"load {os.getloadavg()}", flush=True)
+    if frames:
+        print(f"{label}scrolling 1 h x 384 channels, GUI thread per frame:", describe(gui_times), flush=True)
+        print(f"{label}scrolling 1 h x 384 channels, scroll -> new window drawn:", describe(latencies),
+              f"load {os.getloadavg()}", flush=True)
     window.close()
     wait_until(lambda: c.finished, 900)  # a measurement of 300 units on the jobs thread ends first
     os.remove(path)
@@ -176,6 +218,8 @@ def main():
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--units", type=int, default=0, help="also measure with this many units (e.g. 300)")
     parser.add_argument("--noise", action="store_true", help="noise, not zeros, in the stretch scrolled through")
+    parser.add_argument("--selections", type=int, default=0,
+                        help="with --units: time the spikes' arrival and this many selections of a unit")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Qt platform {app.platformName()}, "
@@ -188,8 +232,8 @@ def main():
         if args.trials:
             print(f"{args.units} units: lambda change -> visible window re-sorted and redrawn:",
                   describe(lambda_latency(args.trials, args.units)))
-        if args.frames:
-            scrolling(args.frames, args.units, noise=args.noise)
+        if args.frames or args.selections:
+            scrolling(args.frames, args.units, noise=args.noise, selections=args.selections)
 
 
 if __name__ == "__main__":

@@ -123,22 +123,17 @@ def engine_figures(paths, runs: int) -> list[tuple]:
 
 
 def scroll_frames(c, traces, loaded, frames: int, stop) -> list[float]:
-    """GUI-thread seconds of each frame (scroll, repaint; the new window's redraw, repaint), as app_latency."""
-    from app_latency import wait_until
+    """GUI-thread seconds of each frame (scroll and paint; the new window's redraw and paint), as app_latency."""
+    from app_latency import painted, wait_until
     out = []
     for _ in range(frames):
         if stop():
             break
         before = loaded["n"]
-        t0 = time.perf_counter()
-        traces.scroll(0.1 if traces.plot.viewRange()[0][1] < c.recording.duration - 1 else -10.0)
-        traces.plot.repaint()
-        cost = time.perf_counter() - t0
+        cost = painted(lambda: traces.scroll(0.1 if traces.plot.viewRange()[0][1] < c.recording.duration - 1
+                                             else -10.0))
         wait_until(lambda: loaded["n"] > before, 120)
-        t1 = time.perf_counter()
-        traces._redraw()
-        traces.plot.repaint()
-        out.append(cost + time.perf_counter() - t1)
+        out.append(cost + painted(traces._redraw))
     return out
 
 

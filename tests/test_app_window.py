@@ -136,3 +136,7 @@ def test_trace_view_requests_only_the_visible_window(qtbot, window, recording):
     window.traces.zoom(40.0)  # the whole 15 s: decimated to ~2 points per pixel
     qtbot.waitUntil(lambda: loaded[-1].stop - loaded[-1].start > 10 * rate, timeout=TIMEOUT_MS)
     assert len(loaded[-1].raw) <= 2 * window.controller.last_trace_request.pixels
+    narrow = window.controller.last_trace_request.pixels
+    window.resize(window.width() + 300, window.height())  # wider Traces: read again for the new width
+    qtbot.waitUntil(lambda: window.controller.last_trace_request.pixels > narrow, timeout=TIMEOUT_MS)
+    assert window.controller.last_trace_request.pixels == int(window.traces.plot.getViewBox().width())

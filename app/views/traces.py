@@ -47,6 +47,7 @@ class TraceView(QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
         self._request_timer.timeout.connect(self.request_visible)
         self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._request_timer.start())
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._request_timer.start())  # two points a pixel
         controller.recordingChanged.connect(self._on_recording)
         controller.traceWindowLoaded.connect(self._on_window)
         controller.curation.changed.connect(self._on_curation)
