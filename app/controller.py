@@ -5,9 +5,10 @@ import os
 from dataclasses import replace
 
 import numpy as np
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from app import sessions
+from app.latest_only import LatestOnly
 from app.sessions import empty_history
 from app.curation_controller import CurationController
 from app.jobs import Jobs
@@ -92,9 +93,7 @@ class Controller(WorkerThreads, QObject):
         self.curation = CurationController(self)
         self.motion = MotionController(self)
         self._queued_training: TrainConfig | None = None  # asked for while motion was being estimated
-        self._snapshot: Snapshot | None = None  # the newest snapshot, not yet shown by the views
-        self._snapshot_timer = QTimer(self, singleShot=True, interval=SNAPSHOT_GAP_MS)
-        self._snapshot_timer.timeout.connect(self._show_snapshot)
+        self._snapshots = LatestOnly(self, SNAPSHOT_GAP_MS, self._show_snapshot)  # the newest to the views
 
     # -- workers (started and ended by app/worker_threads.py) -------------------
     def _wire_workers(self) -> None:
@@ -159,7 +158,7 @@ class Controller(WorkerThreads, QObject):
         self._queued_training = None
         self.preprocessing = NO_PREPROCESSING
         self.filters, self.spikes, self.lam, self.min_amplitudes = None, None, None, None
-        self._snapshot = None  # one of the old recording's, not shown
+        self._snapshots.drop()  # one of the old recording's, not shown
         self._lambda_from_user = False
         self.history = empty_history()
         self.selected_units = []
@@ -222,15 +221,11 @@ class Controller(WorkerThreads, QObject):
                            ("filter_error", snap.filter_error or [])):
             h[key].append(value)
         self.snapshotReceived.emit(snap)
-        self._snapshot = snap
-        if not self._snapshot_timer.isActive():
-            self._snapshot_timer.start()
+        self._snapshots.push(snap)
 
-    def _show_snapshot(self) -> None:
-        """The newest snapshot's filters and the history to the views, and the visible window re-sorted."""
-        snap, self._snapshot = self._snapshot, None
-        self._snapshot_timer.stop()
-        if snap is None or self._closing:
+    def _show_snapshot(self, snap: Snapshot) -> None:
+        """The snapshot's filters and the history to the views, and the visible window re-sorted."""
+        if self._closing:
             return
         self.filters, self.min_amplitudes = snap.filters, snap.min_amplitudes
         self.filtersChanged.emit(snap.filters)
@@ -241,7 +236,7 @@ class Controller(WorkerThreads, QObject):
     def _on_training_done(self) -> None:
         if self._closing:
             return
-        self._show_snapshot()  # the last filters, before the whole recording is sorted with them
+        self._snapshots.flush()  # the last filters, before the whole recording is sorted with them
         self._set_state(IDLE)
         learned = f"; lambda learned by EM: {self.lam:.4g}" if self.lambda_auto and self.lam is not None else ""
         self.message.emit(f"Training ended after {self.history['step'][-1] if self.history['step'] else 0} steps"
