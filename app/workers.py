@@ -19,6 +19,7 @@ from app.worker import EngineWorker
 from engine.model.device import describe_device
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import Recording
+from engine.sorting.double_codes import drop_double_codes
 from engine.sorting.sorter import REFRACTORY_MS, sort_recording
 from engine.training.trainer import Trainer, TrainConfig
 
@@ -193,6 +194,7 @@ class SortWorker(EngineWorker):
                 return
         else:
             result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
+        result = drop_double_codes(result, total)  # as engine.sorting.pipeline does
         if not self.is_stale(request.generation):
             self.sorted.emit(request, result)
 

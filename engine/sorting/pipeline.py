@@ -3,7 +3,7 @@
 
     raw recording -> preprocessing (the auto rule, or as given) -> motion correction (on long probes)
                   -> training (TrainConfig: lengths in ms and s, steps from the duration and channels)
-                  -> sorting the whole recording
+                  -> sorting the whole recording -> one code per spike (engine.sorting.double_codes)
 
 Every default is derived from the recording itself (its sampling rate, duration, channel count and
 probe geometry), never given in samples or channel indices.
@@ -17,6 +17,7 @@ from typing import Callable
 from engine.recording.base import Recording
 from engine.recording.motion import MotionEstimate, correct_motion, resolve_motion
 from engine.recording.preprocessing import PreprocessingConfig, default_config, preprocess
+from engine.sorting.double_codes import drop_double_codes
 from engine.sorting.sorter import SortResult, sort_recording
 from engine.training.trainer import Snapshot, TrainConfig, Trainer
 
@@ -88,5 +89,6 @@ def sort(raw: Recording, settings: PipelineSettings | None = None, *,
             on_snapshot(snapshot)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    result = sorter(prepared.recording, trainer.model, progress=progress)
+    result = drop_double_codes(sorter(prepared.recording, trainer.model, progress=progress),
+                               prepared.recording.n_samples)
     return SortOutcome(prepared, trainer, result, train_seconds, time.perf_counter() - start)
