@@ -22,6 +22,7 @@ from engine.curation.journal import Journal, journal_path, set_aside
 from engine.curation.recluster import RECLUSTER_PARTS, recluster
 from engine.curation.model import DELETED_LABEL
 from engine.io.session import Session
+from engine.sorting.drift_splits import merge_in_curation
 from app.colors import cluster_color
 from app.process_jobs import ProcessRunner
 from app.sessions import default_session_path
@@ -62,6 +63,7 @@ class CurationController(QObject):
         self._members, self._members_base = {}, None  # spikes_of() of recent clusters, for that spike_clusters()
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
+        self._offered_merges: set[tuple] = set()  # drift splits already merged once (_merge_drift_splits)
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
         self._quality_timer.timeout.connect(self._on_quality_timer)
         controller.spikesChanged.connect(self._on_spikes)
@@ -98,14 +100,32 @@ class CurationController(QObject):
         else:  # the first sort, or a new model with another unit count: a fresh curation
             self._close_journal()
             self.curation = Curation(spikes.times, spikes.units, spikes.n_units, spikes.sampling_rate)
+            self._offered_merges = set()
             if self.session_path is not None:
                 path = journal_path(self.session_path)
                 if os.path.exists(path):
                     set_aside(path)
                 self.curation.journal = Journal(path, self.curation.curation_id)
         self._saved = None
+        self._merge_drift_splits(spikes.merges)
         self._quality_timer.start()  # re-sorts arrive in bursts while training: measure once they settle
         self._after_change(keep_selection=True, measure=False)
+
+    def _merge_drift_splits(self, groups) -> None:
+        """A whole sort's units that are one neuron split by drift (engine.sorting.drift_splits), merged
+        once each: a merge undone by hand stays undone through later sorts of the same filters."""
+        new = [group for group in groups if tuple(group) not in self._offered_merges]
+        if not new or self.curation is None:
+            return
+        self._offered_merges.update(tuple(group) for group in new)
+        try:
+            made = merge_in_curation(self.curation, new)
+        except CurationError as exc:
+            self.controller.message.emit(f"Curation: {exc}")
+            return
+        if made:
+            self.controller.notice.emit(f"{len(made)} pair(s) of units that are one neuron split by drift were "
+                                        "merged (Curation > Undo to keep them apart)")
 
     # -- sessions --------------------------------------------------------------------------
     def attach_to(self, session: Session) -> None:

@@ -126,3 +126,22 @@ def test_actions_are_journaled_and_a_reopened_session_has_them(qtbot, tmp_path, 
         assert read_journal(journal_path(session))[1] == []  # saving folded the journal into the session
     finally:
         close_window(qtbot, other)
+
+
+def test_units_split_by_drift_arrive_merged_once_and_an_undo_stays(qtbot, window):
+    import dataclasses
+
+    from engine.sorting.drift_splits import NOTE
+
+    c = window.controller
+    split = dataclasses.replace(c.spikes, merges=[[0, 2]])  # as a whole sort that found them reports them
+    c.spikes = split
+    c.spikesChanged.emit(split)
+    assert window.units.ids == [1, 3]
+    assert c.curation.curation.note_of(3) == NOTE and c.curation.curation.filters_of(3) == [0, 2]
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo takes it back
+    assert window.units.ids == [0, 1, 2]
+    again = dataclasses.replace(c.spikes, merges=[[0, 2]])  # the next sort of the same filters
+    c.spikes = again
+    c.spikesChanged.emit(again)
+    assert window.units.ids == [0, 1, 2]  # the user kept them apart

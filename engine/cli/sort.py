@@ -6,7 +6,6 @@ import json
 import math
 import os
 import sys
-import uuid
 
 from tqdm import tqdm
 
@@ -20,6 +19,7 @@ from engine.io.session import Session, back_up_session, recording_info, save_ses
 from engine.recording.motion import MOTION_CHOICES
 from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config
 from engine.recording.registry import open_recording
+from engine.sorting.drift_splits import first_curation
 from engine.sorting.pipeline import PipelineSettings, prepare_recording, sort
 from engine.sorting.sorter import default_thresholds
 from engine.training.trainer import TrainConfig, Trainer
@@ -253,6 +253,7 @@ def execute(args):
         "units": model.n_units,
         "spikes": int(len(result)),
         "spikes_per_unit": result.counts().tolist(),
+        "drift_merges": result.merges,
         "lambda": model.lam,
         "lambda_auto": config.lam_auto,
         "noise_lambda": trainer.noise_lambda,
@@ -282,7 +283,7 @@ def execute(args):
         recording_info=recording_info(raw_recording), channel_positions=recording.channel_positions,
         min_amplitudes=model.min_amplitudes, motion={"choice": args.motion, "kind": prepared.motion},
         motion_estimate=prepared.motion_estimate,
-        curation={"curation_id": uuid.uuid4().hex},  # a journal of another sort never matches it
+        curation=first_curation(result),
     )
     make_room(out)
     save_session(out, session)
@@ -293,6 +294,9 @@ def execute(args):
     lines = [f"{summary['units']} units, {summary['spikes']} spikes; learned in {train_seconds:.1f} s, "
              f"sorted in {sort_seconds:.1f} s on {where}; session: {out}",
              f"  lambda: {describe_lambda(trainer)}"]
+    if result.merges:
+        lines.append("  merged in the curation, one neuron split by drift each: "
+                     + "; ".join("units " + ", ".join(map(str, group)) for group in result.merges))
     if truth is not None:
         lines += [f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}"
                   for i, (e, a) in enumerate(zip(summary["filter_error"], summary["accuracy"]))]

@@ -126,13 +126,14 @@ class Curation:
         return bool(self.undone)
 
     # -- actions ---------------------------------------------------------------------------
-    def merge(self, clusters) -> int:
+    def merge(self, clusters, note: str = "") -> int:
+        """Merge ``clusters`` into a new one (with ``note`` on it, in the same action); its id."""
         clusters = sorted({int(c) for c in clusters})
         if len(clusters) < 2:
             raise CurationError("a merge needs at least two clusters")
         self._require_live(clusters)
         into = self._state.next_id
-        self._do({"op": "merge", "clusters": clusters, "into": into})
+        self._do({"op": "merge", "clusters": clusters, "into": into, **({"note": str(note)} if note else {})})
         return into
 
     def split(self, cluster: int, spike_indices) -> int:
@@ -264,6 +265,8 @@ class Curation:
             for source in sources:  # the merged cluster starts unlabelled, like Phy's
                 state.labels.pop(source, None)
                 state.notes.pop(source, None)
+            if action.get("note"):
+                state.notes[action["into"]] = action["note"]
         elif op == "split":
             members = state.clusters == action["cluster"]
             for group, into in zip(action["groups"], action["into"]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ class SortResult:
     amplitudes: np.ndarray  # float32 code values
     sampling_rate: float
     n_units: int
+    merges: list[list[int]] = field(default_factory=list)  # units that are one neuron (engine.sorting.drift_splits)
 
     def __len__(self) -> int:
         return len(self.times)

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.recording.preprocessing import PreprocessingConfig
 from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
+from engine.sorting.drift_splits import merged_labels
 from engine.sorting.pipeline import PipelineSettings, SortOutcome, sort
 from engine.training.trainer import TrainConfig
 
@@ -33,14 +34,18 @@ def run_sparsesort(si_recording, *, preprocessing: PreprocessingConfig | None = 
     ``filter_ms``, ``max_steps``, ``device``, ``seed``, ...), whose defaults are the command line's.
     ``preprocessing`` None applies the auto rule (band-pass unless the recording is marked
     filtered, common average reference from 8 channels on); ``motion`` is auto, none, rigid or
-    nonrigid. Spike times are at the trough of each unit's filter. The lambda used is kept as the
-    sorting's ``sparsesort_lambda`` annotation, the motion correction done as ``sparsesort_motion``.
+    nonrigid. Spike times are at the trough of each unit's filter. A unit is one neuron: filters
+    that are one neuron split by drift (engine.sorting.drift_splits) are merged, and each unit's
+    ``sparsesort_filters`` property names its filters ("3" or "3,7"). The lambda used is kept as
+    the sorting's ``sparsesort_lambda`` annotation, the motion correction done as ``sparsesort_motion``.
     """
     from spikeinterface.core import NumpySorting
 
     outcome = sort_spikeinterface(si_recording, TrainConfig(**train_options), preprocessing, motion)
     result = outcome.result
-    sorting = NumpySorting.from_samples_and_labels([result.times], [result.units], result.sampling_rate,
-                                                   unit_ids=np.arange(result.n_units))
+    labels, filters_of = merged_labels(result.units, result.n_units, result.merges)
+    sorting = NumpySorting.from_samples_and_labels([result.times], [labels], result.sampling_rate,
+                                                   unit_ids=np.arange(len(filters_of)))
+    sorting.set_property("sparsesort_filters", [",".join(map(str, f)) for f in filters_of])
     sorting.annotate(sparsesort_lambda=float(outcome.trainer.model.lam), sparsesort_motion=outcome.prepared.motion)
     return sorting

@@ -1,0 +1,93 @@
+"""One neuron split by drift into two units that fire in turns: found, merged in the curation, undoable."""
+import numpy as np
+
+from engine.curation.model import Curation
+from engine.sorting.drift_splits import (NOTE, drift_split_groups, first_curation, merge_in_curation,
+                                         merged_labels)
+from engine.sorting.sorter import SortResult
+
+RATE = 20_000
+SECONDS = 300
+TAPS = 40
+
+
+def _waveform(shift: float, channels: int = 4) -> np.ndarray:
+    """A unit's filter on a column of ``channels`` contacts, its peak at contact ``shift`` (fractional)."""
+    t = np.arange(TAPS)
+    shape = -np.exp(-0.5 * ((t - 12) / 2.0) ** 2) + 0.4 * np.exp(-0.5 * ((t - 20) / 4.0) ** 2)
+    gains = np.exp(-0.5 * ((np.arange(channels) - shift) / 0.8) ** 2)
+    filt = gains[:, None] * shape[None, :]
+    return filt / np.linalg.norm(filt)
+
+
+def _poisson(rng, hz, periods):
+    times = []
+    for lo, hi in periods:
+        n = rng.poisson(hz * (hi - lo))
+        times.append(rng.uniform(lo, hi, n))
+    return (np.sort(np.concatenate(times)) * RATE).astype(np.int64)
+
+
+def _result(trains):
+    times = np.concatenate(trains)
+    units = np.concatenate([np.full(len(t), u) for u, t in enumerate(trains)])
+    order = np.lexsort((units, times))
+    return SortResult(times[order], units[order], np.ones(len(times), np.float32), RATE, len(trains))
+
+
+POSITIONS = np.column_stack([np.zeros(8), 20.0 * np.arange(8)])
+REST = [(0, 40), (70, 130), (160, 230), (260, 300)]
+BUMPS = [(40, 70), (130, 160), (230, 260)]
+
+
+def test_a_neuron_that_fires_in_turns_on_two_nearby_filters_is_one_group():
+    rng = np.random.default_rng(0)
+    filters = np.zeros((4, 8, TAPS), np.float32)
+    filters[0, :4] = _waveform(1.0)  # the neuron at rest
+    filters[1, :4] = _waveform(1.6)  # the same neuron during the bumps, 12 µm away
+    filters[2, :4] = _waveform(1.3)  # another neuron of the same shape there, firing throughout
+    filters[3, 4:] = _waveform(1.0)  # a neuron 80 µm away that fires only during the bumps
+    trains = [_poisson(rng, 10.0, REST), _poisson(rng, 10.0, BUMPS), _poisson(rng, 6.0, [(0, SECONDS)]),
+              _poisson(rng, 8.0, BUMPS)]
+    result = _result(trains)
+    assert drift_split_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
+
+
+def test_units_of_unlike_waveforms_are_not_merged_even_in_turns():
+    rng = np.random.default_rng(1)
+    filters = np.zeros((2, 8, TAPS), np.float32)
+    filters[0, :4] = _waveform(1.0)
+    positive = np.exp(-0.5 * ((np.arange(TAPS) - 25) / 6.0) ** 2)  # a slow positive wave on the same contacts
+    filters[1, :4] = np.exp(-0.5 * ((np.arange(4) - 1.0) / 0.8) ** 2)[:, None] * positive
+    result = _result([_poisson(rng, 10.0, REST), _poisson(rng, 10.0, BUMPS)])
+    assert drift_split_groups(result, filters, POSITIONS, SECONDS * RATE) == []
+
+
+def test_independent_units_side_by_side_stay_apart():
+    rng = np.random.default_rng(2)
+    filters = np.stack([np.pad(_waveform(s), ((0, 4), (0, 0))) for s in (1.0, 1.4, 1.8)]).astype(np.float32)
+    trains = [_poisson(rng, hz, [(0, SECONDS)]) for hz in (20.0, 3.0, 0.7)]
+    assert drift_split_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == []
+
+
+def test_merged_labels_give_one_unit_per_neuron():
+    labels, filters_of = merged_labels(np.array([0, 1, 2, 3, 1, 3]), 4, [[1, 3]])
+    assert labels.tolist() == [0, 1, 2, 1, 1, 1] and filters_of == [[0], [1, 3], [2]]
+
+
+def test_the_merge_is_a_curation_action_that_undo_reverses_and_hand_curation_is_kept():
+    rng = np.random.default_rng(3)
+    result = _result([_poisson(rng, 10.0, REST), _poisson(rng, 10.0, BUMPS), _poisson(rng, 5.0, BUMPS),
+                      _poisson(rng, 5.0, REST)])
+    result.merges = [[0, 1], [2, 3]]
+    saved = first_curation(result)
+    curation = Curation.from_dict(saved, result.times, result.units, 4, RATE)
+    assert curation.cluster_ids() == [4, 5] and curation.filters_of(4) == [0, 1]
+    assert curation.note_of(4) == NOTE
+    while curation.can_undo:
+        curation.undo()
+    assert curation.cluster_ids() == [0, 1, 2, 3]
+
+    curation.label([2], "good")  # curated by hand: not merged behind the user's back
+    assert merge_in_curation(curation, result.merges) == [4]
+    assert curation.cluster_ids() == [2, 3, 4]
