@@ -22,7 +22,7 @@ from engine.curation.journal import Journal, journal_path, set_aside
 from engine.curation.recluster import RECLUSTER_PARTS, recluster
 from engine.curation.model import DELETED_LABEL
 from engine.io.session import Session
-from engine.sorting.drift_splits import merge_in_curation
+from engine.sorting.same_neuron import merge_in_curation
 from app.colors import cluster_color
 from app.process_jobs import ProcessRunner
 from app.sessions import default_session_path
@@ -63,7 +63,7 @@ class CurationController(QObject):
         self._members, self._members_base = {}, None  # spikes_of() of recent clusters, for that spike_clusters()
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
-        self._offered_merges: set[tuple] = set()  # drift splits already merged once (_merge_drift_splits)
+        self._offered_merges: set[tuple] = set()  # groups already merged once (_merge_same_neurons)
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
         self._quality_timer.timeout.connect(self._on_quality_timer)
         controller.spikesChanged.connect(self._on_spikes)
@@ -107,12 +107,12 @@ class CurationController(QObject):
                     set_aside(path)
                 self.curation.journal = Journal(path, self.curation.curation_id)
         self._saved = None
-        self._merge_drift_splits(spikes.merges)
+        self._merge_same_neurons(spikes.merges)
         self._quality_timer.start()  # re-sorts arrive in bursts while training: measure once they settle
         self._after_change(keep_selection=True, measure=False)
 
-    def _merge_drift_splits(self, groups) -> None:
-        """A whole sort's units that are one neuron split by drift (engine.sorting.drift_splits), merged
+    def _merge_same_neurons(self, groups) -> None:
+        """A whole sort's units that are one neuron (engine.sorting.same_neuron), merged
         once each: a merge undone by hand stays undone through later sorts of the same filters."""
         new = [group for group in groups if tuple(group) not in self._offered_merges]
         if not new or self.curation is None:
@@ -124,7 +124,7 @@ class CurationController(QObject):
             self.controller.message.emit(f"Curation: {exc}")
             return
         if made:
-            self.controller.notice.emit(f"{len(made)} pair(s) of units that are one neuron split by drift were "
+            self.controller.notice.emit(f"{len(made)} group(s) of units that are one neuron were "
                                         "merged (Curation > Undo to keep them apart)")
 
     # -- sessions --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from engine.model.device import describe_device
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import Recording
 from engine.sorting.double_codes import drop_double_codes
-from engine.sorting.drift_splits import drift_split_groups
+from engine.sorting.same_neuron import same_neuron_groups
 from engine.sorting.sorter import REFRACTORY_MS, sort_recording
 from engine.training.trainer import Trainer, TrainConfig
 
@@ -197,7 +197,7 @@ class SortWorker(EngineWorker):
             result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
         result = drop_double_codes(result, total)  # as engine.sorting.pipeline does
         if request.whole:
-            result.merges = drift_split_groups(result, model.filters(), rec.channel_positions, rec.n_samples)
+            result.merges = same_neuron_groups(result, model.filters(), rec.channel_positions, rec.n_samples)
         if not self.is_stale(request.generation):
             self.sorted.emit(request, result)
 

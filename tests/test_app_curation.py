@@ -131,7 +131,7 @@ def test_actions_are_journaled_and_a_reopened_session_has_them(qtbot, tmp_path, 
 def test_units_split_by_drift_arrive_merged_once_and_an_undo_stays(qtbot, window):
     import dataclasses
 
-    from engine.sorting.drift_splits import NOTE
+    from engine.sorting.same_neuron import NOTE
 
     c = window.controller
     split = dataclasses.replace(c.spikes, merges=[[0, 2]])  # as a whole sort that found them reports them

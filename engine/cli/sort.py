@@ -19,7 +19,7 @@ from engine.io.session import Session, back_up_session, recording_info, save_ses
 from engine.recording.motion import MOTION_CHOICES
 from engine.recording.preprocessing import NO_PREPROCESSING, PreprocessingConfig, default_config
 from engine.recording.registry import open_recording
-from engine.sorting.drift_splits import first_curation
+from engine.sorting.same_neuron import first_curation
 from engine.sorting.pipeline import PipelineSettings, prepare_recording, sort
 from engine.sorting.sorter import default_thresholds
 from engine.training.trainer import TrainConfig, Trainer
@@ -253,7 +253,7 @@ def execute(args):
         "units": model.n_units,
         "spikes": int(len(result)),
         "spikes_per_unit": result.counts().tolist(),
-        "drift_merges": result.merges,
+        "merged_units": result.merges,
         "lambda": model.lam,
         "lambda_auto": config.lam_auto,
         "noise_lambda": trainer.noise_lambda,
@@ -295,7 +295,7 @@ def execute(args):
              f"sorted in {sort_seconds:.1f} s on {where}; session: {out}",
              f"  lambda: {describe_lambda(trainer)}"]
     if result.merges:
-        lines.append("  merged in the curation, one neuron split by drift each: "
+        lines.append("  merged in the curation, one neuron each: "
                      + "; ".join("units " + ", ".join(map(str, group)) for group in result.merges))
     if truth is not None:
         lines += [f"  true unit {i}: filter error {e:.3f}, accuracy {a:.3f}"

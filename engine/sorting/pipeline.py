@@ -4,7 +4,7 @@
     raw recording -> preprocessing (the auto rule, or as given) -> motion correction (on long probes)
                   -> training (TrainConfig: lengths in ms and s, steps from the duration and channels)
                   -> sorting the whole recording -> one code per spike (engine.sorting.double_codes)
-                  -> units split by drift, to merge (engine.sorting.drift_splits)
+                  -> units that are one neuron, to merge (engine.sorting.same_neuron)
 
 Every default is derived from the recording itself (its sampling rate, duration, channel count and
 probe geometry), never given in samples or channel indices.
@@ -19,7 +19,7 @@ from engine.recording.base import Recording
 from engine.recording.motion import MotionEstimate, correct_motion, resolve_motion
 from engine.recording.preprocessing import PreprocessingConfig, default_config, preprocess
 from engine.sorting.double_codes import drop_double_codes
-from engine.sorting.drift_splits import drift_split_groups
+from engine.sorting.same_neuron import same_neuron_groups
 from engine.sorting.sorter import SortResult, sort_recording
 from engine.training.trainer import Snapshot, TrainConfig, Trainer
 
@@ -93,6 +93,6 @@ def sort(raw: Recording, settings: PipelineSettings | None = None, *,
     start = time.perf_counter()
     result = drop_double_codes(sorter(prepared.recording, trainer.model, progress=progress),
                                prepared.recording.n_samples)
-    result.merges = drift_split_groups(result, trainer.model.filters(), prepared.recording.channel_positions,
+    result.merges = same_neuron_groups(result, trainer.model.filters(), prepared.recording.channel_positions,
                                        prepared.recording.n_samples)
     return SortOutcome(prepared, trainer, result, train_seconds, time.perf_counter() - start)

@@ -29,7 +29,7 @@ class SortResult:
     amplitudes: np.ndarray  # float32 code values
     sampling_rate: float
     n_units: int
-    merges: list[list[int]] = field(default_factory=list)  # units that are one neuron (engine.sorting.drift_splits)
+    merges: list[list[int]] = field(default_factory=list)  # units that are one neuron (engine.sorting.same_neuron)
 
     def __len__(self) -> int:
         return len(self.times)

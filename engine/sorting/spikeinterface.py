@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.recording.preprocessing import PreprocessingConfig
 from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
-from engine.sorting.drift_splits import merged_labels
+from engine.sorting.same_neuron import merged_labels
 from engine.sorting.pipeline import PipelineSettings, SortOutcome, sort
 from engine.training.trainer import TrainConfig
 
@@ -35,9 +35,9 @@ def run_sparsesort(si_recording, *, preprocessing: PreprocessingConfig | None = 
     ``preprocessing`` None applies the auto rule (band-pass unless the recording is marked
     filtered, common average reference from 8 channels on); ``motion`` is auto, none, rigid or
     nonrigid. Spike times are at the trough of each unit's filter. A unit is one neuron: filters
-    that are one neuron split by drift (engine.sorting.drift_splits) are merged, and each unit's
-    ``sparsesort_filters`` property names its filters ("3" or "3,7"). The lambda used is kept as
-    the sorting's ``sparsesort_lambda`` annotation, the motion correction done as ``sparsesort_motion``.
+    that are one neuron (split by drift, or sharing one refractory period: engine.sorting.same_neuron)
+    are merged, and each unit's ``sparsesort_filters`` property names its filters ("3" or "3,7").
+    The lambda used is kept as the sorting's ``sparsesort_lambda`` annotation, the motion correction done as ``sparsesort_motion``.
     """
     from spikeinterface.core import NumpySorting
 

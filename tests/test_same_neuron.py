@@ -1,9 +1,10 @@
-"""One neuron split by drift into two units that fire in turns: found, merged in the curation, undoable."""
+"""Units that are one neuron (split by drift, or sharing one refractory period): found, merged in the
+curation, undoable; independent neighbours stay apart."""
 import numpy as np
 
 from engine.curation.model import Curation
-from engine.sorting.drift_splits import (NOTE, drift_split_groups, first_curation, merge_in_curation,
-                                         merged_labels)
+from engine.sorting.same_neuron import (NOTE, first_curation, merge_in_curation, merged_labels,
+                                        same_neuron_groups)
 from engine.sorting.sorter import SortResult
 
 RATE = 20_000
@@ -50,7 +51,7 @@ def test_a_neuron_that_fires_in_turns_on_two_nearby_filters_is_one_group():
     trains = [_poisson(rng, 10.0, REST), _poisson(rng, 10.0, BUMPS), _poisson(rng, 6.0, [(0, SECONDS)]),
               _poisson(rng, 8.0, BUMPS)]
     result = _result(trains)
-    assert drift_split_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
+    assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
 
 
 def test_units_of_unlike_waveforms_are_not_merged_even_in_turns():
@@ -60,14 +61,35 @@ def test_units_of_unlike_waveforms_are_not_merged_even_in_turns():
     positive = np.exp(-0.5 * ((np.arange(TAPS) - 25) / 6.0) ** 2)  # a slow positive wave on the same contacts
     filters[1, :4] = np.exp(-0.5 * ((np.arange(4) - 1.0) / 0.8) ** 2)[:, None] * positive
     result = _result([_poisson(rng, 10.0, REST), _poisson(rng, 10.0, BUMPS)])
-    assert drift_split_groups(result, filters, POSITIONS, SECONDS * RATE) == []
+    assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == []
 
 
 def test_independent_units_side_by_side_stay_apart():
     rng = np.random.default_rng(2)
     filters = np.stack([np.pad(_waveform(s), ((0, 4), (0, 0))) for s in (1.0, 1.4, 1.8)]).astype(np.float32)
     trains = [_poisson(rng, hz, [(0, SECONDS)]) for hz in (20.0, 3.0, 0.7)]
-    assert drift_split_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == []
+    assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == []
+
+
+def _refractory_train(rng, hz, refractory_s):
+    """A renewal train: exponential intervals after a dead time."""
+    gaps = refractory_s + rng.exponential(1.0 / hz, int(hz * SECONDS * 1.2))
+    times = np.cumsum(gaps)
+    return times[times < SECONDS]
+
+
+def test_two_filters_that_split_one_neurons_spikes_at_random_are_one_group():
+    rng = np.random.default_rng(4)
+    filters = np.zeros((3, 8, TAPS), np.float32)
+    filters[0, :4] = _waveform(1.0)
+    filters[1, :4] = _waveform(1.05)  # the same neuron's waveform, learned twice
+    filters[2, :4] = _waveform(1.2)  # a neighbour of the same shape, firing independently
+    neuron = _refractory_train(rng, 30.0, 0.004)
+    to_second = rng.random(len(neuron)) < 0.3
+    other = _refractory_train(rng, 20.0, 0.004)
+    trains = [(neuron[~to_second] * RATE).astype(np.int64), (neuron[to_second] * RATE).astype(np.int64),
+              (other * RATE).astype(np.int64)]
+    assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
 
 
 def test_merged_labels_give_one_unit_per_neuron():
