@@ -63,7 +63,6 @@ class CurationController(QObject):
         self._members, self._members_base = {}, None  # spikes_of() of recent clusters, for that spike_clusters()
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
-        self._offered_merges: set[tuple] = set()  # groups already merged once (_merge_same_neurons)
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
         self._quality_timer.timeout.connect(self._on_quality_timer)
         controller.spikesChanged.connect(self._on_spikes)
@@ -100,7 +99,6 @@ class CurationController(QObject):
         else:  # the first sort, or a new model with another unit count: a fresh curation
             self._close_journal()
             self.curation = Curation(spikes.times, spikes.units, spikes.n_units, spikes.sampling_rate)
-            self._offered_merges = set()
             if self.session_path is not None:
                 path = journal_path(self.session_path)
                 if os.path.exists(path):
@@ -112,14 +110,14 @@ class CurationController(QObject):
         self._after_change(keep_selection=True, measure=False)
 
     def _merge_same_neurons(self, groups) -> None:
-        """A whole sort's units that are one neuron (engine.sorting.same_neuron), merged
-        once each: a merge undone by hand stays undone through later sorts of the same filters."""
-        new = [group for group in groups if tuple(group) not in self._offered_merges]
-        if not new or self.curation is None:
+        """A whole sort's units that are one neuron (engine.sorting.same_neuron), merged as a new
+        curation's first actions. Once the curation has any action (these merges, an undo of them,
+        the user's own), it is the user's: later sorts of the same filters, and the session reopened,
+        never merge behind their back."""
+        if not groups or self.curation is None or self.curation.revision:
             return
-        self._offered_merges.update(tuple(group) for group in new)
         try:
-            made = merge_in_curation(self.curation, new)
+            made = merge_in_curation(self.curation, groups)
         except CurationError as exc:
             self.controller.message.emit(f"Curation: {exc}")
             return
