@@ -25,6 +25,10 @@ MIN_SPAN_UM = 100.0
 # became two units, one for each position
 NONRIGID_WINDOW_UM = 150.0
 NONRIGID_MIN_SPAN_UM = 2 * NONRIGID_WINDOW_UM  # room for windows that differ
+# the largest displacement dredge looks for; by default a quarter of the window, which made it 37.5 um
+# with the windows above: a bump or zigzag of more was followed only in part (on the suite's +-50 um
+# drift, units 10-13 um off), so it is the preset's own 100 um (a quarter of its 400 um windows)
+MAX_DISPLACEMENT_UM = 100.0
 # every channel stays (the presets' "remove_channels" would drop those the probe moved off, and the
 # model's filters need a fixed channel count)
 INTERPOLATION = {"border_mode": "force_extrapolate", "spatial_interpolation_method": "kriging", "sigma_um": 20.0,
@@ -126,8 +130,9 @@ def _spikeinterface_motion(path):
 
 def _estimate_kwargs(kind: str) -> dict:
     if kind == "rigid":
-        return {"rigid": True}
-    return {"rigid": False, "win_step_um": NONRIGID_WINDOW_UM, "win_scale_um": NONRIGID_WINDOW_UM}
+        return {"rigid": True, "max_disp_um": MAX_DISPLACEMENT_UM}
+    return {"rigid": False, "win_step_um": NONRIGID_WINDOW_UM, "win_scale_um": NONRIGID_WINDOW_UM,
+            "max_disp_um": MAX_DISPLACEMENT_UM}
 
 
 def correct_motion(recording: Recording, kind: str, n_jobs: int = 1) -> tuple[Recording, MotionEstimate]:
