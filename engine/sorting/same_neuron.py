@@ -30,10 +30,10 @@ import torch
 from scipy.stats import binom, poisson
 
 from engine.curation.model import DEFAULT_LABEL, Curation
-from engine.model.active_set import cross_correlations
-from engine.sorting.sorter import SortResult
 from engine.curation.suggestions import REFRACTORY_MS
+from engine.model.active_set import cross_correlations
 from engine.sorting.double_codes import COINCIDENCE_MS
+from engine.sorting.sorter import SortResult
 from engine.training.amplitude_floor import FLOOR_FRACTION
 from engine.training.initialization import merge_shift
 from engine.training.local_clusters import NEIGHBOURHOOD_UM
