@@ -139,6 +139,8 @@ def test_units_split_by_drift_arrive_merged_once_and_an_undo_stays(qtbot, window
     c.spikesChanged.emit(split)
     assert window.units.ids == [1, 3]
     assert c.curation.curation.note_of(3) == NOTE and c.curation.curation.filters_of(3) == [0, 2]
+    model = window.units.model
+    assert model.data(model.index(window.units.ids.index(3), 0), Qt.ItemDataRole.ToolTipRole) == NOTE
     press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo takes it back
     assert window.units.ids == [0, 1, 2]
     again = dataclasses.replace(c.spikes, merges=[[0, 2]])  # the next sort of the same filters

@@ -97,6 +97,8 @@ class UnitsModel(QAbstractTableModel):
             return QBrush(QColor(NOISE_COLOR)) if self.labels[row] == DELETED_LABEL else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _LEFT if column in (LABEL_COLUMN, NOTE_COLUMN) else _RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:  # the note is the last column, often scrolled away
+            return self.rows[row][NOTE_COLUMN] or None
         return None
 
     def flags(self, index):
