@@ -43,7 +43,12 @@ def coincident_pairs(times: np.ndarray, window: int):
 def double_coded_pairs(result: SortResult, n_samples: int, window: int,
                        false_alarm: float = FALSE_ALARM) -> list[tuple[int, int]]:
     """(host, guest) of every pair of units whose codes coincide beyond chance."""
-    first, second = coincident_pairs(result.times, window)
+    return _beyond_chance(result, *coincident_pairs(result.times, window), n_samples, window, false_alarm)
+
+
+def _beyond_chance(result: SortResult, first: np.ndarray, second: np.ndarray, n_samples: int, window: int,
+                   false_alarm: float = FALSE_ALARM) -> list[tuple[int, int]]:
+    """``double_coded_pairs`` from the coincident spikes ``coincident_pairs`` found."""
     a, b = result.units[first], result.units[second]
     other = a != b
     first, second, a, b = first[other], second[other], a[other], b[other]
@@ -68,13 +73,13 @@ def drop_double_codes(result: SortResult, n_samples: int) -> SortResult:
     if len(result) == 0:
         return result
     window = max(1, int(round(COINCIDENCE_MS * 1e-3 * result.sampling_rate)))
-    pairs = double_coded_pairs(result, n_samples, window)
+    first, second = coincident_pairs(result.times, window)
+    pairs = _beyond_chance(result, first, second, n_samples, window)
     if not pairs:
         return result
     guest_of = np.zeros((result.n_units, result.n_units), dtype=bool)
     for host, guest in pairs:
         guest_of[host, guest] = True
-    first, second = coincident_pairs(result.times, window)
     a, b = result.units[first], result.units[second]
     drop = np.zeros(len(result), dtype=bool)
     drop[second[guest_of[a, b]]] = True

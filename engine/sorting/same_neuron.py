@@ -26,17 +26,16 @@ The merges are curation actions (engine.curation.model), undone as any merge is;
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.stats import binom, poisson
 
 from engine.curation.model import DEFAULT_LABEL, Curation
 from engine.curation.suggestions import REFRACTORY_MS
-from engine.model.active_set import cross_correlations
 from engine.sorting.double_codes import COINCIDENCE_MS
 from engine.sorting.sorter import SortResult
 from engine.training.amplitude_floor import FLOOR_FRACTION
 from engine.training.initialization import merge_shift
 from engine.training.local_clusters import NEIGHBOURHOOD_UM
+from engine.training.shifted_copies import shift_correlations
 
 ACTIVITY_BIN_S = 1.0  # much shorter than a drift's plateau, long enough for an active unit to fire
 RATE_BIN_S = 10.0  # rates for the coincidences independence gives: they change with drift and state
@@ -46,12 +45,8 @@ NOTE = "merged automatically: one neuron (its spikes fire in turns or never with
 
 def aligned_correlations(filters: np.ndarray) -> np.ndarray:
     """Best correlation of every pair of unit-norm filters within ``merge_shift`` samples."""
-    weight = torch.as_tensor(np.asarray(filters, dtype=np.float32))
-    norms = weight.flatten(1).norm(dim=1).clamp_min(1e-12)
-    table = cross_correlations(weight / norms[:, None, None])
-    taps = weight.shape[-1]
-    near = np.abs(np.arange(2 * taps - 1) - (taps - 1)) <= merge_shift(taps)
-    return table[:, :, near].max(axis=2)
+    table, shifts = shift_correlations(filters)
+    return table[:, :, shifts <= merge_shift(np.shape(filters)[-1])].max(axis=2)
 
 
 def peak_positions(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -78,11 +73,11 @@ def binned_counts(result: SortResult, bin_samples: int, n_bins: int) -> np.ndarr
 def fire_in_turns(result: SortResult, first, second, n_samples: int) -> np.ndarray:
     """Of each pair, whether the 1 s bins in which both fire are beyond chance fewer than half of
     what their activities give."""
-    n_bins = int(n_samples // max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate))))
-    verdict = np.zeros(len(first), dtype=bool)
+    bin_samples = max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate)))
+    n_bins = int(n_samples // bin_samples)
     if n_bins < 2:
-        return verdict
-    active = binned_counts(result, int(round(ACTIVITY_BIN_S * result.sampling_rate)), n_bins) > 0
+        return np.zeros(len(first), dtype=bool)
+    active = binned_counts(result, bin_samples, n_bins) > 0
     chance = active.mean(axis=1)[first] * active.mean(axis=1)[second]
     testable = n_bins * chance >= 1.0
     both = (active[first] & active[second]).sum(axis=1)

@@ -26,6 +26,15 @@ from engine.sorting.sorter import trough_offsets
 COPY_CORRELATION = 0.85  # <h_u shifted, h_v> of unit-norm filters above which one is a copy of the other
 
 
+def shift_correlations(filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed correlations of the unit-norm filters at every shift, (units, units, 2 taps - 1) (signed:
+    an inverted filter takes other spikes), and each shift's size in samples."""
+    weight = torch.as_tensor(np.asarray(filters, dtype=np.float32))
+    norms = weight.flatten(1).norm(dim=1).clamp_min(1e-12)
+    taps = weight.shape[-1]
+    return cross_correlations(weight / norms[:, None, None]), np.abs(np.arange(2 * taps - 1) - (taps - 1))
+
+
 def copy_units(filters: np.ndarray, size: np.ndarray, min_shift: int, trough_tap: int,
                min_correlation: float = COPY_CORRELATION) -> np.ndarray:
     """Indices of the units that are shifted copies of another.
@@ -38,11 +47,8 @@ def copy_units(filters: np.ndarray, size: np.ndarray, min_shift: int, trough_tap
     amplitude or spike count). Copies of a unit that is itself a copy count
     against the unit that is kept.
     """
-    weight = torch.as_tensor(np.asarray(filters, dtype=np.float32))
-    norms = weight.flatten(1).norm(dim=1).clamp_min(1e-12)
-    table = cross_correlations(weight / norms[:, None, None])  # signed: an inverted filter takes other spikes
-    taps = weight.shape[-1]
-    far = np.abs(np.arange(2 * taps - 1) - (taps - 1)) > min_shift
+    table, shifts = shift_correlations(filters)
+    far = shifts > min_shift
     shifted = np.where(far[None, None, :], table, -np.inf).max(axis=2)
     aligned = np.where(far[None, None, :], -np.inf, table).max(axis=2)
     is_copy = (shifted >= min_correlation) & (shifted > aligned)
