@@ -7,8 +7,8 @@ from engine.sorting.spikeinterface import run_sparsesort
 pytest.importorskip("spikeinterface.generation")
 
 
-def drifting_probe(seconds=60.0, seed=11):
-    """32 contacts in two columns (300 um), 8 units, a ±25 um zigzag every 30 s."""
+def drifting_probe(seconds=60.0, seed=11, um=25.0, mode="zigzag"):
+    """32 contacts in two columns (300 um), 8 units, a ±``um`` zigzag every 30 s (or ``mode`` "bump")."""
     import probeinterface as pi
     from spikeinterface.generation import generate_drifting_recording
 
@@ -19,8 +19,8 @@ def drifting_probe(seconds=60.0, seed=11):
         generate_unit_locations_kwargs={"margin_um": 10.0, "minimum_z": 5.0, "maximum_z": 40.0,
                                         "minimum_distance": 25.0, "max_iteration": 200, "distance_strict": False},
         generate_displacement_vector_kwargs={
-            "displacement_sampling_frequency": 5.0, "drift_start_um": [0, 25], "drift_stop_um": [0, -25],
-            "drift_step_um": 1, "motion_list": [{"drift_mode": "zigzag", "non_rigid_gradient": None,
+            "displacement_sampling_frequency": 5.0, "drift_start_um": [0, um], "drift_stop_um": [0, -um],
+            "drift_step_um": 1, "motion_list": [{"drift_mode": mode, "non_rigid_gradient": None,
                                                  "t_start_drift": 5.0, "t_end_drift": None, "period_s": 30}]},
         generate_templates_kwargs={"ms_before": 1.0, "ms_after": 2.5, "mode": "ellipsoid",
                                    "unit_params": {"alpha": (300.0, 600.0), "spatial_decay": (20, 30),
@@ -54,3 +54,14 @@ def test_the_same_recording_gets_the_same_motion_estimate_every_time():
     first, second = (correct_motion(SpikeInterfaceRecording(recording), "rigid")[1] for _ in range(2))
     np.testing.assert_array_equal(first.peak_times_s, second.peak_times_s)
     np.testing.assert_array_equal(first.displacement_um, second.displacement_um)
+
+
+def test_a_drift_larger_than_a_quarter_window_is_followed_whole():
+    """A ±40 um zigzag (80 um of swing) with 150 um non-rigid windows: dredge's default search range, a
+    quarter window (37.5 um), found 57-63 um of it; the 100 um range finds 71."""
+    from engine.recording.motion import correct_motion
+    from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
+
+    recording, _ = drifting_probe(seconds=30.0, um=40.0)
+    _, estimate = correct_motion(SpikeInterfaceRecording(recording), "nonrigid")
+    assert np.ptp(estimate.displacement_um, axis=0).min() >= 80.0 * 5 / 6
