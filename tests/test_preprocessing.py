@@ -74,13 +74,40 @@ def test_auto_rule():
     simulated = ArrayRecording(np.zeros((1_000, 16)), RATE, ground_truth=truth)
     assert default_config(simulated) == NO_PREPROCESSING
     assert preprocess(simulated, default_config(simulated)) is simulated
-    assert default_config(ArrayRecording(np.zeros((1_000, 16)), RATE)) == PreprocessingConfig()
-    tetrode = default_config(ArrayRecording(np.zeros((1_000, 4)), RATE))
+    assert default_config(_probe(shared=0.5)) == PreprocessingConfig()
+    tetrode = default_config(_probe(shared=0.5, channels=4))
     assert tetrode.bandpass == (300.0, 6000.0) and not tetrode.common_reference
 
 
+def _probe(shared: float, channels: int = 16, seed: int = 0) -> ArrayRecording:
+    """Two seconds of noise on each channel (sigma 10) plus ``shared`` x 10 uV of noise on all of them."""
+    rng = np.random.default_rng(seed)
+    data = 10 * rng.standard_normal((60_000, channels)) + shared * 10 * rng.standard_normal((60_000, 1))
+    return ArrayRecording(data.astype(np.float32), RATE)
+
+
+def test_the_common_reference_is_applied_where_the_channels_share_noise():
+    """Subtracting the mean puts a copy of every spike on every channel: only worth it against shared noise."""
+    assert not default_config(_probe(shared=0.0)).common_reference
+    assert not default_config(_probe(shared=0.0, channels=64, seed=1)).common_reference
+    assert not default_config(_probe(shared=0.1)).common_reference  # below one channel's share of the mean
+    assert default_config(_probe(shared=0.4)).common_reference
+    assert default_config(_probe(shared=0.2, channels=64)).common_reference
+
+
+def test_spikes_alone_do_not_call_for_the_common_reference():
+    """Large spikes on neighbouring channels correlate those channels, not the probe."""
+    rng = np.random.default_rng(5)
+    data = 10 * rng.standard_normal((60_000, 32)).astype(np.float32)
+    waveform = -150 * np.exp(-0.5 * ((np.arange(60) - 20) / 4.0) ** 2)
+    for start in rng.integers(0, 60_000 - 60, size=600):  # 300 Hz of 15-sigma spikes, four channels each
+        first = rng.integers(0, 28)
+        data[start:start + 60, first:first + 4] += waveform[:, None].astype(np.float32)
+    assert not default_config(ArrayRecording(data, RATE)).common_reference
+
+
 def test_command_line_flags_override_the_auto_rule():
-    rec = ArrayRecording(np.zeros((1_000, 16)), RATE)
+    rec = _probe(shared=0.5)
     parse = lambda *flags: _preprocessing_config(build_parser().parse_args(["sort", "x.bin", *flags]), rec)  # noqa
     assert parse() == PreprocessingConfig()
     assert parse("--no-preprocess") == NO_PREPROCESSING
