@@ -126,3 +126,22 @@ def test_the_step_size_of_local_filters_is_the_one_of_the_whole_probe_operator()
     largest = max(np.linalg.eigvalsh(spectrum[:, :, f].conj() @ spectrum[:, :, f].T)[-1]
                   for f in range(spectrum.shape[-1]))
     assert largest <= model.lipschitz <= 1.03 * largest
+
+
+def test_noise_is_cut_from_a_filter_and_a_clean_one_is_kept_whole():
+    from engine.model.filter_shape import denoise_rank
+    rng = np.random.default_rng(2)
+    channels, taps = 16, 60
+    t = np.arange(taps)
+    shapes = np.stack([np.exp(-0.5 * ((t - 20) / 3.0) ** 2), np.exp(-0.5 * ((t - 30) / 6.0) ** 2)])
+    clean = (rng.standard_normal((channels, 2)) @ shapes)[None]
+    clean /= np.linalg.norm(clean)
+    noisy = clean + 0.02 * rng.standard_normal(clean.shape)  # noise of about a third of the filter's norm
+    denoised = denoise_rank(torch.tensor(noisy), None).numpy()
+    assert np.linalg.norm(denoised - clean) < 0.5 * np.linalg.norm(noisy - clean)
+    np.testing.assert_allclose(denoise_rank(torch.tensor(clean), None).numpy(), clean, atol=1e-9)
+    support = np.zeros((1, channels), dtype=bool)
+    support[0, :6] = True
+    masked = noisy * support[:, :, None]
+    out = denoise_rank(torch.tensor(masked), support).numpy()
+    assert np.all(out[0, 6:] == 0) and np.linalg.norm(out - masked) > 0

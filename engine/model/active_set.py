@@ -313,11 +313,17 @@ def merge_spikes(codes: SparseCodes, distance: int) -> SparseCodes:
     """
     if len(codes) == 0:
         return codes
+    _, peak, total = spike_peaks(codes, distance)
+    return SparseCodes(codes.segment[peak], codes.position[peak], codes.unit[peak], total.astype(np.float32))
+
+
+def spike_peaks(codes: SparseCodes, distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``spike_groups``, the index of each group's largest code, and each group's summed value."""
     groups = spike_groups(codes, distance)
     total = np.bincount(groups, weights=codes.value)
     by_value = np.lexsort((codes.value, groups))  # each group's largest code comes last
     peak = by_value[np.flatnonzero(np.r_[groups[by_value][1:] != groups[by_value][:-1], True])]
-    return SparseCodes(codes.segment[peak], codes.position[peak], codes.unit[peak], total.astype(np.float32))
+    return groups, peak, total
 
 
 def drop_below(codes: SparseCodes, floors: np.ndarray, distance: int) -> SparseCodes:

@@ -44,11 +44,15 @@ def lives_on(weight: torch.Tensor) -> torch.Tensor:
     return weight.detach().abs().amax(dim=-1) > 0
 
 
-def constrain(weight: torch.Tensor, support: np.ndarray | None, rank: int | None = None) -> torch.Tensor:
-    """The filters made rank-1 (with ``rank=1``) and set to zero outside their support (in place;
+def constrain(weight: torch.Tensor, support: np.ndarray | None, rank: int | None = None,
+              denoise: bool = False) -> torch.Tensor:
+    """The filters made rank-1 (with ``rank=1``) or, with ``denoise``, cut to the rank their singular
+    values show above the noise (``denoise_rank``), and set to zero outside their support (in place;
     the masking comes last because an SVD leaves rounding noise on channels that were zero)."""
     if rank == 1:
         nearest_rank_one(weight)
+    elif denoise:
+        denoise_rank(weight, support)
     if support is not None and not support.all():
         weight.mul_(torch.as_tensor(support, dtype=weight.dtype, device=weight.device)[:, :, None])
     return weight
@@ -59,4 +63,33 @@ def nearest_rank_one(weight: torch.Tensor) -> torch.Tensor:
     u, s, vh = torch.linalg.svd(weight.detach().double(), full_matrices=False)
     rank_one = (u[:, :, :1] * s[:, None, :1]) @ vh[:, :1, :]
     weight.copy_(rank_one.to(weight.dtype))
+    return weight
+
+
+def _noise_edge(singular_values: torch.Tensor, aspect: float) -> torch.Tensor:
+    """Gavish and Donoho's optimal hard threshold for a matrix of unknown white noise level:
+    omega(aspect) times the median singular value (aspect = short side / long side)."""
+    omega = 0.56 * aspect ** 3 - 0.95 * aspect ** 2 + 1.82 * aspect + 1.43
+    return omega * singular_values.median()
+
+
+def denoise_rank(weight: torch.Tensor, support: np.ndarray | None) -> torch.Tensor:
+    """Each filter (channels x taps, on its support's channels) without the singular components that
+    noise alone would give (in place).
+
+    A filter fitted to the spikes of a small, rare unit carries the noise of their average on every
+    channel and tap of its support (hundreds of values), enough to pull its shape away from the unit;
+    a spike's waveform over the channels is nearly low-rank (a few temporal shapes scaled per
+    channel), the noise is not. The threshold comes from each filter's own singular values, so a
+    large unit seen on many spikes keeps its detail and a noisy one keeps its main components."""
+    units, channels, taps = weight.shape
+    support = np.ones((units, channels), dtype=bool) if support is None else np.asarray(support, dtype=bool)
+    for unit in range(units):
+        rows = torch.as_tensor(np.flatnonzero(support[unit]), device=weight.device)
+        if len(rows) < 2:
+            continue
+        block = weight[unit, rows].double()
+        u, s, vh = torch.linalg.svd(block, full_matrices=False)
+        keep = s > _noise_edge(s, min(block.shape) / max(block.shape))
+        weight[unit, rows] = ((u[:, keep] * s[keep]) @ vh[keep]).to(weight.dtype)
     return weight

@@ -26,7 +26,8 @@ from engine.model.filter_shape import FILTER_RADIUS_UM, constrain, filter_suppor
 from engine.recording.noise import universal_lambda
 from engine.recording.base import Recording
 from engine.training.shifted_copies import copy_units
-from engine.sorting.sorter import REFRACTORY_MS
+from engine.training.shared_events import drop_shared_events, shared_channels
+from engine.sorting.sorter import REFRACTORY_MS, trough_offsets
 
 SETTLED_STEPS = 3
 MAX_BUFFER_SAMPLES = 40_000_000  # training data kept in memory (values, all channels)
@@ -68,6 +69,7 @@ class TrainConfig:
     init_threshold: float = 5.0
     filter_radius_um: float | None = FILTER_RADIUS_UM  # each filter lives within this of its peak channel; None: everywhere
     rank: int | None = None  # 1: rank-1 spatio-temporal filters (one waveform scaled per channel); None: any
+    denoise: bool = True  # filters cut to the rank their singular values show above the noise (filter_shape)
     device: str = "auto"
     seed: int = 0
 
@@ -221,7 +223,7 @@ class Trainer:
         peak_distance = max(1, int(round(REFRACTORY_MS * rec.sampling_rate / 1000.0)))
         self.lambda_em = OnlineLambdaEM(sigma, self.noise_lambda, peak_distance, cfg.lam_prior_weight)
         support = filter_support(init.filters, rec.channel_positions, cfg.filter_radius_um)
-        filters = constrain(torch.tensor(init.filters, dtype=torch.float32), support, cfg.rank)
+        filters = constrain(torch.tensor(init.filters, dtype=torch.float32), support, cfg.rank, cfg.denoise)
         self.model = ConvSparseAutoencoder(filters, lam, cfg.n_steps, cfg.debias_steps,
                                            peak_distance).to(self.device)
         self.model.support = support
@@ -262,6 +264,9 @@ class Trainer:
                 spikes = merge_spikes(found, model.peak_distance)
                 model.min_amplitudes = self._floors.update(spikes.value, spikes.unit)
                 kept = drop_below(found, model.min_amplitudes, model.peak_distance)
+                kept = drop_shared_events(kept, trough_offsets(model.filters()),
+                                          shared_channels(model.support, model.n_units), model.peak_distance,
+                                          self.recording.sampling_rate)
                 codes = kept.to_dense(y.shape[0], model.n_units, y.shape[-1] - model.n_taps + 1, y.device)
                 model.weight.copy_(self._lstsq(model.weight, y, codes, model.support))
                 self._constrain()
@@ -279,7 +284,7 @@ class Trainer:
     @torch.no_grad()
     def _constrain(self) -> None:
         """Filters back onto their support and rank (engine.model.filter_shape), then unit norm."""
-        constrain(self.model.weight, self.model.support, self.config.rank)
+        constrain(self.model.weight, self.model.support, self.config.rank, self.config.denoise)
         self.model.normalize_filters()
 
     def _drop_copies(self) -> None:
