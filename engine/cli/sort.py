@@ -176,8 +176,9 @@ def add_sort_options(p) -> None:
     p.add_argument("--dataset", default=None, help="HDF5: dataset name; NWB: ElectricalSeries name")
     p.add_argument("--format", default=None, help="binary, spikeglx, hdf5, nwb or a SpikeInterface reader "
                    "(openephys, intan, ...); default: from the file name")
-    g = p.add_argument_group("preprocessing (default: band-pass, plus common average reference from 8 channels, "
-                             "for real recordings; none for simulated recordings with ground truth)")
+    g = p.add_argument_group("preprocessing (default: band-pass, plus common average reference from 8 channels "
+                             "where the channels share noise, for real recordings; none for simulated recordings "
+                             "with ground truth)")
     g.add_argument("--no-preprocess", action="store_true", help="use the recording as it is")
     g.add_argument("--bandpass", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
                    help="band-pass edges in Hz (default 300 6000)")

@@ -33,8 +33,8 @@ def run_sparsesort(si_recording, *, preprocessing: PreprocessingConfig | None = 
     Keyword arguments go to ``engine.training.trainer.TrainConfig`` (``n_units``, ``lam``,
     ``filter_ms``, ``max_steps``, ``device``, ``seed``, ...), whose defaults are the command line's.
     ``preprocessing`` None applies the auto rule (band-pass unless the recording is marked
-    filtered, common average reference from 8 channels on); ``motion`` is auto, none, rigid or
-    nonrigid. Spike times are at the trough of each unit's filter. A unit is one neuron: filters
+    filtered, common average reference from 8 channels on where the channels share noise); ``motion``
+    is auto, none, rigid or nonrigid. Spike times are at the trough of each unit's filter. A unit is one neuron: filters
     that are one neuron (split by drift, or sharing one refractory period: engine.sorting.same_neuron)
     are merged, and each unit's ``sparsesort_filters`` property names its filters ("3" or "3,7").
     The lambda used is kept as the sorting's ``sparsesort_lambda`` annotation, the motion correction done as ``sparsesort_motion``.
