@@ -23,6 +23,11 @@ COINCIDENCE_MS = 0.2  # codes of one event lie within a few samples of each othe
 FALSE_ALARM = 1e-3  # chance, over all pairs of one sort, of removing codes of independent units
 
 
+def coincidence_window(sampling_rate: float) -> int:
+    """``COINCIDENCE_MS`` in samples (at least one)."""
+    return max(1, int(round(COINCIDENCE_MS * 1e-3 * sampling_rate)))
+
+
 def coincident_pairs(times: np.ndarray, window: int):
     """Indices (earlier, later) of the spikes within ``window`` samples of each other; times sorted."""
     firsts, seconds = [], []
@@ -72,7 +77,7 @@ def drop_double_codes(result: SortResult, n_samples: int) -> SortResult:
     """``result`` without the guest's codes at the events of its host (see the module's doc)."""
     if len(result) == 0:
         return result
-    window = max(1, int(round(COINCIDENCE_MS * 1e-3 * result.sampling_rate)))
+    window = coincidence_window(result.sampling_rate)
     first, second = coincident_pairs(result.times, window)
     pairs = _beyond_chance(result, first, second, n_samples, window)
     if not pairs:

@@ -30,7 +30,7 @@ from scipy.stats import binom, poisson
 
 from engine.curation.model import DEFAULT_LABEL, Curation
 from engine.curation.suggestions import REFRACTORY_MS
-from engine.sorting.double_codes import COINCIDENCE_MS
+from engine.sorting.double_codes import coincidence_window
 from engine.sorting.sorter import SortResult
 from engine.training.amplitude_floor import FLOOR_FRACTION
 from engine.training.initialization import merge_shift
@@ -96,7 +96,7 @@ def share_a_refractory_period(result: SortResult, first, second, n_samples: int)
     """Of each pair, whether their spikes come within ``REFRACTORY_MS`` of each other (beyond a
     double code's ``COINCIDENCE_MS``) beyond chance fewer than half as often as their rates give."""
     rate = result.sampling_rate
-    low = max(1, int(round(COINCIDENCE_MS * 1e-3 * rate)))
+    low = coincidence_window(rate)
     high = int(round(REFRACTORY_MS * 1e-3 * rate))
     bin_samples = int(round(RATE_BIN_S * rate))
     n_bins = max(1, int(n_samples // bin_samples))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.model.active_set import SparseCodes, spike_peaks
-from engine.sorting.double_codes import COINCIDENCE_MS, coincident_pairs
+from engine.sorting.double_codes import coincidence_window, coincident_pairs
 
 
 def shared_channels(support: np.ndarray | None, n_units: int) -> np.ndarray:
@@ -33,13 +33,13 @@ def shared_channels(support: np.ndarray | None, n_units: int) -> np.ndarray:
 def drop_shared_events(codes: SparseCodes, troughs: np.ndarray, overlap: np.ndarray, distance: int,
                        sampling_rate: float) -> SparseCodes:
     """``codes`` without the smaller of every two spikes of different, overlapping units whose troughs
-    (code position + each unit's ``troughs`` offset) lie within ``COINCIDENCE_MS``. A spike is a group of
+    (code position + each unit's ``troughs`` offset) lie within ``double_codes.COINCIDENCE_MS``. A spike is a group of
     same-unit codes closer than ``distance`` (engine.model.active_set.spike_groups), valued by its sum."""
     if len(codes) < 2:
         return codes
     groups, peak, value = spike_peaks(codes, distance)
     unit = codes.unit[peak]
-    window = max(1, int(round(COINCIDENCE_MS * 1e-3 * sampling_rate)))
+    window = coincidence_window(sampling_rate)
     span = int(codes.position.max()) + int(troughs.max()) + 2 * window + 1  # segments never meet
     time = codes.segment[peak].astype(np.int64) * span + codes.position[peak] + troughs[unit]
     order = np.argsort(time, kind="stable")
