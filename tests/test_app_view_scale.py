@@ -156,3 +156,12 @@ def test_the_probe_and_the_units_table_follow_the_spikes_and_a_merge(qtbot, wind
     box.setCurrentText("good")
     box.activated.emit(box.currentIndex())
     assert c.curation.curation.label_of(merged) == "good" and units.labels()[-1] == "good"
+
+
+def test_an_amplitude_band_says_whose_filter_it_shares(qtbot, window):
+    view, c = window.filters, window.controller
+    c.filters = c.filters.copy()
+    c.filters[N_UNITS - 1] = c.filters[2]  # the last unit is a band of unit 2 (engine.model.amplitude_bands)
+    c.filtersChanged.emit(c.filters)
+    qtbot.waitUntil(lambda: "band of 2" in view.titles.get(N_UNITS - 1, ""), timeout=5_000)
+    assert "band" not in view.titles[2] and "band" not in view.titles[N_UNITS - 2]

@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QScrollBar, QSizePolicy, QWidget
 
 from app.colors import unit_color
 from engine.groundtruth.metrics import best_shift, match_filters
+from engine.model.amplitude_bands import AmplitudeBands
 
 MIN_PLOT_WIDTH_PX = 175  # a title such as "unit 12 · error 0.014" fits
 MIN_PLOT_HEIGHT_PX = 110  # the title and a readable filter
@@ -79,6 +80,7 @@ class FilterView(QWidget):
         self.cell_filters: list[int] = []  # the filter each plot of the pool shows (-1: none)
         self.filters: np.ndarray | None = None
         self.titles: dict[int, str] = {}  # filter -> its plot's title
+        self._leader_of: np.ndarray | None = None  # each filter's leader when some are amplitude bands
         self._styles: dict[int, tuple] = {}  # filter -> (cluster, colour, selected)
         self.shown_filters: list[int] = []  # the filters in the grid (not those of hidden clusters), in order
         self._columns, self._rows = 1, 0
@@ -204,6 +206,8 @@ class FilterView(QWidget):
     def show_filters(self, filters: np.ndarray) -> None:
         n_before = self.n_filters
         self.filters = np.asarray(filters)
+        bands = AmplitudeBands.of(self.filters) if len(self.filters) else None
+        self._leader_of = None if bands is None else bands.leader_of
         self._curves = {}
         truth = self.controller.recording.ground_truth if self.controller.recording is not None else None
         self._matched, self.errors = {}, {}
@@ -248,7 +252,9 @@ class FilterView(QWidget):
             cluster = owners.get(unit, unit)
             error = self.errors.get(unit)
             label = curation.label_of(cluster) if owners else None
+            leader = unit if self._leader_of is None else int(self._leader_of[unit])
             self.titles[unit] = f"unit {cluster}" + (f" (filter {unit})" if cluster != unit else "") + \
+                (f" · band of {leader}" if leader != unit else "") + \
                 (f" · {label}" if label and label != "unsorted" else "") + \
                 (f" · error {error:.3f}" if error is not None else "")
             color = curation.color(cluster) if owners else unit_color(unit)

@@ -43,6 +43,7 @@ from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 from scipy.signal import find_peaks
 
+from engine.model.amplitude_bands import AmplitudeBands
 from engine.model.spectral import SpectralOperator
 
 CANDIDATE_FRACTION = 0.5
@@ -177,15 +178,27 @@ class ActiveSetEncoder:
     """The active-set solver with the model's current filters.
 
     Building it transforms the filters once (spectra, cross-correlations);
-    sorting builds one per run, training one per step.
+    sorting builds one per run, training one per step. A model with amplitude
+    bands (engine.model.amplitude_bands) is solved with each distinct filter
+    once, and its codes carry the leader's unit; ``label`` gives the bands.
     """
 
     def __init__(self, model, neighbours: bool = True):
         self.model = model
         self.neighbours = neighbours
+        weight = model.weight.detach()
+        self.bands = AmplitudeBands.of(model.filters())
+        self.floors = model.min_amplitudes
+        self.lipschitz = model.lipschitz
+        if self.bands is not None:
+            weight = weight[torch.as_tensor(self.bands.leaders, device=weight.device)]
+            self.floors = self.bands.encoding_floors(model.min_amplitudes)
+            self.lipschitz = type(model)(weight.cpu(), model.lam).lipschitz  # copies of a filter would lower the step
+        self.unit_ids = np.arange(model.n_units) if self.bands is None else self.bands.leaders
+        self.n_units = len(weight)
         with torch.no_grad():
-            self.operator = SpectralOperator(model.weight.detach())
-        self.table = cross_correlations(model.weight)
+            self.operator = SpectralOperator(weight)
+        self.table = cross_correlations(weight)
         # HᵀH as a correlation of the codes with the filters' cross-correlations (for the residual)
         self.gram = SpectralOperator(torch.from_numpy(self.table).float())
         # units whose filters barely overlap (far apart on a probe) are treated as not interacting
@@ -206,10 +219,17 @@ class ActiveSetEncoder:
             around = _with_neighbours(segment[found], position[found], unit[found], n_codes)
             found_codes = SparseCodes(segment[found], position[found], unit[found], x[found].astype(np.float32))
             uncovered = _uncovered_candidates(correlation, self.gram, found_codes, levels)
-            candidates = _union(around, uncovered, model.n_units, n_codes)
+            candidates = _union(around, uncovered, self.n_units, n_codes)
             segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
         keep = x > 0
-        return SparseCodes(segment[keep], position[keep], unit[keep], x[keep].astype(np.float32))
+        return SparseCodes(segment[keep], position[keep], self.unit_ids[unit[keep]], x[keep].astype(np.float32))
+
+    def label(self, spikes: SparseCodes) -> SparseCodes:
+        """Spikes (``merge_spikes`` of ``encode``) with each leader's spike moved to its amplitude band."""
+        if self.bands is None:
+            return spikes
+        units = self.bands.label(spikes.unit, spikes.value, self.model.min_amplitudes)
+        return SparseCodes(spikes.segment, spikes.position, units, spikes.value)
 
     def _solve(self, problem: ActiveSetProblem, correlation: np.ndarray, segment, position, unit, lam: float):
         """The lasso over these candidates: (segment, position, unit, value), sorted in time."""
@@ -218,7 +238,7 @@ class ActiveSetEncoder:
         segment, position, unit, key = segment[order], position[order], unit[order], key[order]
         b = correlation[segment, unit, position].astype(np.float64)
         model = self.model
-        x = solve_lasso(problem.gram(key, unit), b, lam, model.reweight_scale, model.lipschitz,
+        x = solve_lasso(problem.gram(key, unit), b, lam, model.reweight_scale, self.lipschitz,
                         model.reweight_passes)
         return segment, position, unit, x
 
@@ -229,9 +249,9 @@ class ActiveSetEncoder:
         unit's filter; a floor-relative level keeps that cross-talk out of the
         problem.
         """
-        levels = np.full(self.model.n_units, CANDIDATE_FRACTION * lam)
-        if self.model.min_amplitudes is not None:
-            levels = np.maximum(levels, CANDIDATE_FRACTION * self.model.min_amplitudes)
+        levels = np.full(self.n_units, CANDIDATE_FRACTION * lam)
+        if self.floors is not None:
+            levels = np.maximum(levels, CANDIDATE_FRACTION * self.floors)
         return levels
 
 

@@ -18,7 +18,8 @@ kinds of evidence say so, both measured against what two independent neurons wou
   held by two filters correlated 0.998: 125 such coincidences against 938).
 
 Either test is binomial or Poisson, significant at ``FALSE_ALARM`` over the pairs tested, and only
-pairs that could be one neuron are tested: peak channels within ``NEIGHBOURHOOD_UM`` (over which a
+pairs that could be one neuron are tested (the refractory test not between amplitude bands of one filter,
+engine.model.amplitude_bands, which the encoder never codes that close): peak channels within ``NEIGHBOURHOOD_UM`` (over which a
 spike is seen) and aligned filters that correlate at least ``FLOOR_FRACTION`` (each would still code
 the other's spikes above its amplitude floor). Pairs with too few spikes to show it are not tested.
 The merges are curation actions (engine.curation.model), undone as any merge is; the filters stay.
@@ -30,6 +31,7 @@ from scipy.stats import binom, poisson
 
 from engine.curation.model import DEFAULT_LABEL, Curation
 from engine.curation.suggestions import REFRACTORY_MS
+from engine.model.amplitude_bands import AmplitudeBands
 from engine.sorting.double_codes import coincidence_window
 from engine.sorting.sorter import SortResult
 from engine.training.amplitude_floor import FLOOR_FRACTION
@@ -111,15 +113,8 @@ def share_a_refractory_period(result: SortResult, first, second, n_samples: int)
     return verdict
 
 
-def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.ndarray,
-                       n_samples: int) -> list[list[int]]:
-    """Groups (two or more units each, ascending) of units that are one neuron."""
-    n_units = result.n_units
-    if n_units < 2 or len(result) == 0:
-        return []
-    first, second = candidate_pairs(filters, positions)
-    one = fire_in_turns(result, first, second, n_samples) | share_a_refractory_period(result, first, second,
-                                                                                      n_samples)
+def union_groups(n_units: int, first, second) -> list[list[int]]:
+    """Groups (two or more units each, ascending) joined by the pairs (first, second)."""
     parent = list(range(n_units))
 
     def root(unit: int) -> int:
@@ -127,7 +122,7 @@ def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.nd
             unit = parent[unit]
         return unit
 
-    for a, b in zip(first[one], second[one]):
+    for a, b in zip(first, second):
         ra, rb = root(int(a)), root(int(b))
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -135,6 +130,21 @@ def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.nd
     for unit in range(n_units):
         groups.setdefault(root(unit), []).append(unit)
     return [members for members in groups.values() if len(members) > 1]
+
+
+def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.ndarray,
+                       n_samples: int) -> list[list[int]]:
+    """Groups (two or more units each, ascending) of units that are one neuron."""
+    n_units = result.n_units
+    if n_units < 2 or len(result) == 0:
+        return []
+    first, second = candidate_pairs(filters, positions)
+    one = fire_in_turns(result, first, second, n_samples)
+    # bands of one filter never come within its refractory period: the encoder makes them one spike
+    bands = AmplitudeBands.of(filters)
+    apart = np.ones(len(first), dtype=bool) if bands is None else ~bands.same_filter(first, second)
+    one[apart] |= share_a_refractory_period(result, first[apart], second[apart], n_samples)
+    return union_groups(n_units, first[one], second[one])
 
 
 def merged_labels(units: np.ndarray, n_units: int, groups: list[list[int]]) -> tuple[np.ndarray, list[list[int]]]:

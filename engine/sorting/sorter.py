@@ -73,7 +73,7 @@ def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: n
     """(code index, unit, amplitude) of the spikes above their unit's threshold in a (samples, channels) window."""
     y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(model.weight.device)
     encoder = encoder or ActiveSetEncoder(model)
-    spikes = merge_spikes(encoder.encode(y), model.peak_distance)
+    spikes = encoder.label(merge_spikes(encoder.encode(y), model.peak_distance))
     keep = spikes.value > thresholds[spikes.unit]
     return spikes.position[keep], spikes.unit[keep], spikes.value[keep]
 

@@ -38,12 +38,16 @@ def amplitude_floors(values: np.ndarray, units: np.ndarray, n_units: int,
     return (fraction * typical_amplitudes(values, units, n_units)).astype(np.float32)
 
 
-def calibrate_floors(model, traces: np.ndarray, sampling_rate: float,
-                     seconds: float = CALIBRATION_SECONDS) -> np.ndarray:
-    """Floors from the spikes found in (up to ``seconds`` of) a (samples, channels) stretch."""
-    stretch = ArrayRecording(traces[:int(seconds * sampling_rate)], sampling_rate)
-    spikes = sort_recording(stretch, model, thresholds=default_thresholds(model, floors=False))
-    return amplitude_floors(spikes.amplitudes, spikes.units, model.n_units)
+def unfloored_spikes(model, traces: np.ndarray, sampling_rate: float):
+    """The spikes of a (samples, channels) stretch, sorted with lambda's threshold only."""
+    return sort_recording(ArrayRecording(traces, sampling_rate), model,
+                          thresholds=default_thresholds(model, floors=False))
+
+
+def calibrated_floors(spikes, n_units: int, seconds: float = CALIBRATION_SECONDS) -> np.ndarray:
+    """Floors from the spikes (``unfloored_spikes``) found in the first ``seconds`` of their stretch."""
+    early = spikes.times < seconds * spikes.sampling_rate
+    return amplitude_floors(spikes.amplitudes[early], spikes.units[early], n_units)
 
 
 class RunningFloors:

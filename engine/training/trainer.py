@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from engine.model.active_set import drop_below, merge_spikes
-from engine.training.amplitude_floor import RunningFloors, calibrate_floors
+from engine.training.amplitude_floor import RunningFloors, calibrated_floors, unfloored_spikes
+from engine.training.amplitude_modes import add_bands, band_floors, one_neuron_filters, without_bands
 from engine.model.device import resolve_device
 from engine.training.em_lambda import OnlineLambdaEM
 from engine.training.filter_update import LeastSquaresFilterUpdate
@@ -70,6 +71,7 @@ class TrainConfig:
     filter_radius_um: float | None = FILTER_RADIUS_UM  # each filter lives within this of its peak channel; None: everywhere
     rank: int | None = None  # 1: rank-1 spatio-temporal filters (one waveform scaled per channel); None: any
     denoise: bool = True  # filters cut to the rank their singular values show above the noise (filter_shape)
+    bands: bool = True  # a filter's codes in modes apart become units of their own (amplitude_modes)
     device: str = "auto"
     seed: int = 0
 
@@ -296,10 +298,13 @@ class Trainer:
         copies = copy_units(model.filters(), typical, merge_shift(model.n_taps), trough_tap(model.n_taps))
         if len(copies) == 0:
             return
-        keep = np.setdiff1d(np.arange(model.n_units), copies)
-        model.keep_units(keep)
-        self._floors.keep(keep)
-        self._lstsq.keep(keep, model.n_taps)
+        self._keep_units(np.setdiff1d(np.arange(model.n_units), copies))
+
+    def _keep_units(self, keep: np.ndarray) -> None:
+        self.model.keep_units(keep)
+        if self.config.update == "lstsq":
+            self._floors.keep(keep)
+            self._lstsq.keep(keep, self.model.n_taps)
 
     def learning_rate_at(self, step: int) -> float:
         """Cosine decay from the configured rate to 1 % of it over ``max_steps``.
@@ -319,9 +324,24 @@ class Trainer:
         return float((self.model.weight.detach() - before).flatten(1).norm(dim=1).max())
 
     def calibrate_floors(self) -> None:
-        """Each unit's amplitude floor from the codes of the training data (engine.training.amplitude_floor)."""
+        """Each unit's amplitude floor from the codes of the training data (engine.training.amplitude_floor),
+        then its amplitude bands (engine.training.amplitude_modes)."""
         traces = self._buffer.T.cpu().numpy()
-        self.model.min_amplitudes = calibrate_floors(self.model, traces, self.recording.sampling_rate)
+        rate = self.recording.sampling_rate
+        spikes = unfloored_spikes(self.model, traces, rate)
+        self.model.min_amplitudes = calibrated_floors(spikes, self.model.n_units)
+        if not self.config.bands:
+            return
+        groups = one_neuron_filters(spikes, self.model, self.recording.channel_positions, len(traces))
+        if groups:
+            counts = np.bincount(spikes.units[spikes.amplitudes >= self.model.min_amplitudes[spikes.units]],
+                                 minlength=self.model.n_units)
+            dropped = [unit for group in groups for unit in group if unit != group[int(np.argmax(counts[group]))]]
+            self._keep_units(np.setdiff1d(np.arange(self.model.n_units), dropped))
+            spikes = unfloored_spikes(self.model, traces, rate)
+            self.model.min_amplitudes = calibrated_floors(spikes, self.model.n_units)
+        add_bands(self.model, band_floors(spikes, self.model.filters(), traces, self.sigma,
+                                          self.model.support, self.config.seed))
 
     def filter_errors(self) -> list[float] | None:
         truth = self.recording.ground_truth
@@ -341,6 +361,7 @@ class Trainer:
         """Train, yielding throttled snapshots; returns when done or stopped."""
         if self.model is None:
             self.initialize()
+        without_bands(self.model)  # training moves filters: the bands are found again when it ends
         max_steps = self.max_steps if max_steps is None else max_steps
         start = time.perf_counter()
         paused_time = 0.0
