@@ -87,3 +87,13 @@ def test_unreadable_hdf5(tmp_path, content):
     path.write_bytes(content)
     code, _, err = run_cli("sort", path)
     _one_line_error(code, err, str(path), "cannot be read as HDF5")
+
+
+def test_no_bands_sorts_one_unit_per_filter():
+    from engine.cli.commands import build_parser
+    from engine.cli.sort import train_config
+
+    parser = build_parser()
+    assert train_config(parser.parse_args(["sort", "rec.h5"])).bands
+    assert not train_config(parser.parse_args(["sort", "rec.h5", "--no-bands"])).bands
+    assert not train_config(parser.parse_args(["batch", "folder", "--no-bands"])).bands

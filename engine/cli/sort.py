@@ -164,6 +164,9 @@ def add_sort_options(p) -> None:
                    "or 'all' (default: %(default)s)")
     p.add_argument("--rank", type=int, choices=(1,), default=None,
                    help="1: rank-1 filters, one waveform scaled per channel (default: any shape)")
+    p.add_argument("--no-bands", action="store_true",
+                   help="one unit per filter: do not cut a filter's codes into amplitude bands (units of one "
+                   "waveform shape that differ in size)")
     p.add_argument("--seed", type=int, default=0)
     # the raw layout is checked by the reader, whose messages name the file
     p.add_argument("--sampling-rate", type=float, default=None, help="raw binary: Hz")
@@ -222,15 +225,20 @@ def _sort(args, raw_recording, settings, prepared, rec_args, on_snapshot, progre
         raise UsageError(str(exc)) from None
 
 
+def train_config(args) -> TrainConfig:
+    """The training settings the sort options give."""
+    auto = args.lam == AUTO_LAMBDA
+    return TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
+                       max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed,
+                       filter_radius_um=args.filter_radius, rank=args.rank, bands=not args.no_bands)
+
+
 def execute(args):
     """Sort ``args.recording`` and write its session: (the JSON summary, the lines for people, the session)."""
     out = check_outputs(args)
     rec_args = recording_args(args)
     raw_recording = open_recording(args.recording, **rec_args)
-    auto = args.lam == AUTO_LAMBDA
-    config = TrainConfig(n_units=args.units, lam=None if auto else args.lam, lam_auto=auto, device=args.device,
-                         max_steps=args.steps, filter_ms=args.filter_ms, n_steps=args.unrolled_steps, seed=args.seed,
-                         filter_radius_um=args.filter_radius, rank=args.rank)
+    config = train_config(args)
     try:
         settings = PipelineSettings(config, preprocessing_config(args, raw_recording), args.motion)
         prepared = prepare_recording(raw_recording, settings)
