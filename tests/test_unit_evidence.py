@@ -2,7 +2,7 @@
 import numpy as np
 
 from engine.training.initialization import merge_templates
-from engine.training.unit_evidence import is_unit
+from engine.training.unit_evidence import idle_units, is_unit
 
 TAPS = 90
 
@@ -66,3 +66,9 @@ def test_one_unit_cut_by_k_means_is_one_unit_and_units_with_similar_troughs_are_
     assert separated(unit, jittered(broad, 60, rng))
     # one shape at twice the amplitude (a neuron nearer the contacts) is another unit too
     assert separated(unit, jittered(spike(27, 20.0, SPREAD), 60, rng))
+
+
+def test_a_unit_too_idle_to_judge_over_the_whole_recording_is_left_out():
+    # counted on a fifth of the recording: 2 spikes there are about 10 over all of it, 3 about 15
+    assert idle_units(np.array([0, 2, 3, 100]), 0.2).tolist() == [0, 1]
+    assert idle_units(np.array([11, 12]), 1.0).tolist() == [0]

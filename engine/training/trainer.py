@@ -28,6 +28,7 @@ from engine.recording.noise import universal_lambda
 from engine.recording.base import Recording
 from engine.training.shifted_copies import copy_units
 from engine.training.shared_events import drop_shared_events, shared_channels
+from engine.training.unit_evidence import idle_units
 from engine.sorting.sorter import REFRACTORY_MS, trough_offsets
 
 SETTLED_STEPS = 3
@@ -324,24 +325,30 @@ class Trainer:
         return float((self.model.weight.detach() - before).flatten(1).norm(dim=1).max())
 
     def calibrate_floors(self) -> None:
-        """Each unit's amplitude floor from the codes of the training data (engine.training.amplitude_floor),
-        then its amplitude bands (engine.training.amplitude_modes)."""
+        """Each unit's amplitude floor from the codes of the training data (engine.training.amplitude_floor);
+        then, units too idle to be units and filters of one neuron left out, the amplitude bands
+        (engine.training.amplitude_modes)."""
         traces = self._buffer.T.cpu().numpy()
         rate = self.recording.sampling_rate
         spikes = unfloored_spikes(self.model, traces, rate)
         self.model.min_amplitudes = calibrated_floors(spikes, self.model.n_units)
-        if not self.config.bands:
-            return
-        groups = one_neuron_filters(spikes, self.model, self.recording.channel_positions, len(traces))
-        if groups:
-            counts = np.bincount(spikes.units[spikes.amplitudes >= self.model.min_amplitudes[spikes.units]],
-                                 minlength=self.model.n_units)
-            dropped = [unit for group in groups for unit in group if unit != group[int(np.argmax(counts[group]))]]
-            self._keep_units(np.setdiff1d(np.arange(self.model.n_units), dropped))
+        counts = np.bincount(spikes.units[spikes.amplitudes >= self.model.min_amplitudes[spikes.units]],
+                             minlength=self.model.n_units)
+        dropped = set()
+        if self.config.n_units is None:
+            # fewer spikes over the whole recording than a unit's spread can be judged from: a filter
+            # whose spikes the others took (on the suite's 128-channel probe, units of 1-3 spikes)
+            dropped |= set(idle_units(counts, len(traces) / self.recording.n_samples).tolist())
+        if self.config.bands:
+            groups = one_neuron_filters(spikes, self.model, self.recording.channel_positions, len(traces))
+            dropped |= {unit for group in groups for unit in group if unit != group[int(np.argmax(counts[group]))]}
+        if dropped and len(dropped) < self.model.n_units:
+            self._keep_units(np.setdiff1d(np.arange(self.model.n_units), sorted(dropped)))
             spikes = unfloored_spikes(self.model, traces, rate)
             self.model.min_amplitudes = calibrated_floors(spikes, self.model.n_units)
-        add_bands(self.model, band_floors(spikes, self.model.filters(), traces, self.sigma,
-                                          self.model.support, self.config.seed))
+        if self.config.bands:
+            add_bands(self.model, band_floors(spikes, self.model.filters(), traces, self.sigma,
+                                              self.model.support, self.config.seed))
 
     def filter_errors(self) -> list[float] | None:
         truth = self.recording.ground_truth

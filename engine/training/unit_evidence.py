@@ -39,6 +39,12 @@ def is_unit(snippets: np.ndarray, template: np.ndarray) -> bool:
 
 
 
+def idle_units(counts: np.ndarray, coverage: float) -> np.ndarray:
+    """Units whose spikes, counted on ``coverage`` (a fraction) of the recording, would number fewer than
+    ``MIN_UNIT_SNIPPETS`` over all of it: too few for any test of what they are."""
+    return np.flatnonzero(np.asarray(counts) / max(coverage, 1e-12) < MIN_UNIT_SNIPPETS)
+
+
 SEPARATION = 4.0  # standard deviations along the line joining two clusters
 
 
