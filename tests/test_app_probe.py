@@ -51,8 +51,7 @@ def test_the_probe_chooses_the_traces_channels(qtbot, window):
     assert 0 < len(chosen) < 5
     qtbot.mouseClick(probe.to_traces, Qt.MouseButton.LeftButton)
     assert c.trace_channels == chosen and list(traces.channels()) == chosen
-    qtbot.waitUntil(lambda: traces._raw_curve.getData()[0] is not None and len(traces._raw_curve.getData()[0]) > 0)
-    window_points = traces._window.raw.shape[0]
-    assert np.isfinite(traces._raw_curve.getData()[1]).sum() == window_points * len(chosen)
+    qtbot.waitUntil(lambda: "raw" in traces.envelopes and traces.envelopes["raw"][0].shape[1] == len(chosen))
+    assert np.isfinite(traces.envelopes["raw"][0]).all() and traces._image.pixels().any()
     qtbot.mouseClick(probe.all_channels, Qt.MouseButton.LeftButton)
     assert c.trace_channels is None and len(traces.channels()) == 5

@@ -129,9 +129,10 @@ def test_trace_view_requests_only_the_visible_window(qtbot, window, recording):
     window.controller.traceWindowLoaded.connect(loaded.append)
     window.traces.set_x_range(2.0, 2.5)
     rate = recording.sampling_rate
-    qtbot.waitUntil(lambda: bool(loaded) and loaded[-1].start == int(2.0 * rate), timeout=TIMEOUT_MS)
+    column = 0.5 * rate / window.traces.plot.getViewBox().width()  # samples a pixel: reads are on the pixel grid
+    qtbot.waitUntil(lambda: bool(loaded) and abs(loaded[-1].start - 2.0 * rate) <= column + 1, timeout=TIMEOUT_MS)
     request = window.controller.last_trace_request
-    assert request.start == int(2.0 * rate) and abs(request.stop - 2.5 * rate) <= 2
+    assert abs(request.start - 2.0 * rate) <= column + 1 and abs(request.stop - 2.5 * rate) <= column + 2
     assert len(loaded[-1].raw) <= 2 * request.pixels
     window.traces.zoom(40.0)  # the whole 15 s: decimated to ~2 points per pixel
     qtbot.waitUntil(lambda: loaded[-1].stop - loaded[-1].start > 10 * rate, timeout=TIMEOUT_MS)
@@ -139,4 +140,4 @@ def test_trace_view_requests_only_the_visible_window(qtbot, window, recording):
     narrow = window.controller.last_trace_request.pixels
     window.resize(window.width() + 300, window.height())  # wider Traces: read again for the new width
     qtbot.waitUntil(lambda: window.controller.last_trace_request.pixels > narrow, timeout=TIMEOUT_MS)
-    assert window.controller.last_trace_request.pixels == int(window.traces.plot.getViewBox().width())
+    assert abs(window.controller.last_trace_request.pixels - window.traces.plot.getViewBox().width()) <= 2

@@ -81,6 +81,7 @@ class RasterView(QWidget):
             if not syncing:
                 syncing.append(True)
                 target.setXRange(*source.viewRange()[0], padding=0)
+                target.updateMatrix()  # its items moved now: one paint, not a second for them (app/views/traces.py)
                 syncing.clear()
 
         theirs.sigXRangeChanged.connect(lambda *_: copy(theirs, mine))

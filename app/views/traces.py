@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import QRectF, QTimer
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.settings import WINDOW_DEFAULTS
 from app.views.marks import MarkItem
+from app.views.trace_envelope import ColumnImage
+from app.views.trace_image import TraceImage
 
 MIN_SPAN_S = 0.005
 MARK_PX, SELECTED_MARK_PX = 9, 14
 REQUEST_DELAY_MS = 30  # coalesces the range changes of one drag into one read
+# From this many samples a pixel the loader's min and max are drawn as a line half a pixel wide, so a step
+# from one column to the next lights a little of each, as QPainter's line did: a dense trace is a band,
+# not a comb of columns. Fewer, zoomed in: the line through the samples, as thin as QPainter's.
+DENSE_SAMPLES = 4
+LAYERS = (("raw", 0xFFC8C8C8), ("reconstruction", 0xFFFF5555), ("residual", 0xFF55AAFF))  # drawn in this order
 
 
 class TraceView(QWidget):
@@ -31,12 +38,13 @@ class TraceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        # One curve per layer for all channels, a NaN between one channel and the next: drawing 384
-        # channels as one path costs a fraction of 384 separate items.
-        self._raw_curve, self._recon_curve, self._residual_curve = (
-            pg.PlotCurveItem(pen=pg.mkPen(color, width=1)) for color in ("#c8c8c8", "#ff5555", "#55aaff"))
-        for curve in (self._raw_curve, self._recon_curve, self._residual_curve):
-            self.plot.addItem(curve)
+        # Every channel of every layer as one image of pixel columns, each channel's min-max in each column
+        # (app/views/trace_envelope.py): 384 channels' lines as paths cost 35 ms to draw, 95 ms at a scroll.
+        self._image = TraceImage()
+        self._columns = ColumnImage()  # the image's columns, kept for the next window at the same scale
+        self.plot.addItem(self._image)
+        self.envelopes: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # layer -> (low, high): (columns, channels)
+        self.column_edges = np.zeros(0)  # seconds: the pixel columns drawn, columns + 1 edges
         # All marks as one item drawn from an atlas of their styles (a ScatterPlotItem with a brush per
         # point cost 35 ms a frame for 300 units' marks).
         self._spike_marks = MarkItem("t1")
@@ -68,6 +76,9 @@ class TraceView(QWidget):
         span = min(max(hi - lo, MIN_SPAN_S), rec.duration)
         lo = min(max(0.0, lo), rec.duration - span)
         self.plot.setXRange(lo, lo + span, padding=0)
+        # the items moved now, not when the paint starts (pyqtgraph's default): one paint, not a second one
+        # for the items it then finds moved
+        self.plot.getViewBox().updateMatrix()
 
     def scroll(self, fraction: float) -> None:
         lo, hi = self.x_range()
@@ -97,16 +108,22 @@ class TraceView(QWidget):
         rec = self.controller.recording
         if rec is None:
             return
+        # read on the grid of the columns drawn (see _draw_traces), one reduced bin a column, so each
+        # column's min and max are its samples' (bins across two columns would light each with a part)
         lo, hi = self.x_range()
-        start = max(0, int(np.floor(lo * rec.sampling_rate)))
-        stop = min(rec.n_samples, int(np.ceil(hi * rec.sampling_rate)) + 1)
+        box = self.plot.getViewBox()
+        width = max(1, int(np.ceil(box.width() * self.plot.devicePixelRatioF())))
+        step = self._columns.snap((hi - lo) / width)
+        first, last = int(np.floor(lo / step)), int(np.ceil(hi / step))
+        start = max(0, int(np.floor(first * step * rec.sampling_rate)))
+        stop = min(rec.n_samples, int(np.ceil(last * step * rec.sampling_rate)) + 1)
         self.controller.set_visible_window(start, stop)
-        pixels = max(100, self.plot.getViewBox().width())
-        self.controller.request_traces(start, stop, pixels, overlay=self.show_overlay)
+        self.controller.request_traces(start, stop, max(100, last - first), overlay=self.show_overlay)
 
     def _on_recording(self, rec) -> None:
-        for curve in (self._raw_curve, self._recon_curve, self._residual_curve):
-            curve.setData([], [])
+        self._image.clear()
+        self._columns.clear()
+        self.envelopes, self.column_edges = {}, np.zeros(0)
         sigma = self.controller.noise_sigma
         self._spacing = float(np.median(sigma)) * 12 if sigma is not None and np.median(sigma) > 0 else 100.0
         self.plot.getViewBox().setLimits(xMin=0, xMax=rec.duration)
@@ -133,26 +150,47 @@ class TraceView(QWidget):
         window = self._window
         if window is None:
             return
-        layers = [(self._raw_curve, window.raw, True),
-                  (self._recon_curve, window.reconstruction, self.show_overlay),
-                  (self._residual_curve, window.residual, self.show_overlay)]
-        for curve, values, shown in layers:
-            if shown and values is not None:
-                curve.setData(*self._stacked(window.times, values[:, self.channels()]), connect="finite",
-                              skipFiniteCheck=True)
-            curve.setVisible(shown and values is not None)
+        self._draw_traces(window)
         self._draw_spikes()
 
-    def _stacked(self, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All channels as one path, channel k offset by k spacings, each channel's points followed by a
-        NaN (pyqtgraph builds such a path of separate lines 6x faster than one with a connect array)."""
-        n_points, n_channels = values.shape
-        x = np.empty((n_channels, n_points + 1))
-        x[:, :-1], x[:, -1] = times, np.nan
-        y = np.empty((n_channels, n_points + 1), dtype=np.float32)
-        y[:, :-1] = values.T * self.gain + (np.arange(n_channels, dtype=np.float32) * self._spacing)[:, None]
-        y[:, -1] = np.nan
-        return x.ravel(), y.ravel()
+    def _draw_traces(self, window) -> None:
+        """The window's layers as one image in the view's device pixels: in each pixel column, each channel
+        lit from its min to its max there (channel k offset by k spacings)."""
+        box = self.plot.getViewBox()
+        (lo, hi), (bottom, top) = box.viewRange()
+        ratio = self.plot.devicePixelRatioF()
+        width, height = int(np.ceil(box.width() * ratio)), int(np.ceil(box.height() * ratio))
+        channels = self.channels()
+        every = len(channels) == window.raw.shape[1] and np.array_equal(channels, np.arange(len(channels)))
+        shown = {"raw": True, "reconstruction": self.show_overlay, "residual": self.show_overlay}
+        layers = [(name, values if every else values[:, channels], color) for name, color in LAYERS
+                  if shown[name] and (values := getattr(window, name)) is not None]
+        rows_per_unit = height / (top - bottom) if top > bottom else 0.0
+        offsets = ((top - np.arange(len(channels)) * self._spacing) * rows_per_unit).astype(np.float32)  # 0s, rows
+        request = self.controller.last_trace_request  # this window's, unless a newer one is on its way
+        source = object()  # equal to no other: nothing kept, nothing kept for the next window
+        n, column = window.stop - window.start, (hi - lo) / max(width, 1) * self.controller.recording.sampling_rate
+        if request is not None and request.request_id == window.request_id and (
+                len(window.times) >= n or abs(n / request.pixels - column) <= 1):  # the samples, or a bin a column
+            source = (request.recording, request.overlay and (request.overlay.version, request.overlay.lam))
+        key = (height, bottom, top, self.gain, self._spacing, channels.tobytes(), tuple(name for name, *_ in layers),
+               source)  # the kept columns are this window's too while these stay
+        columns, step = self._columns, (hi - lo) / max(width, 1)
+        times = window.times
+        seconds = times[-1] - times[0] if len(times) else 0.0
+        pen = (window.stop - window.start) * step >= DENSE_SAMPLES * max(seconds, step)  # samples a pixel
+        if 1 < len(times) < window.stop - window.start:  # reduced: each bin's min at its start, max at its middle
+            times = times + seconds / (len(times) - 1) / 2  # in the middle of their halves, off the columns' edges
+        if width < 1 or height < 1 or hi <= lo or rows_per_unit <= 0 or not columns.draw(
+                times, layers, lo, hi, step, height, offsets, self.gain * rows_per_unit, key, pen):
+            self._columns.clear()
+            self._image.clear()
+            self.envelopes, self.column_edges = {}, np.zeros(0)
+            return
+        self.envelopes = columns.envelopes
+        self.column_edges = (columns.first + np.arange(columns.pixels.shape[1] + 1)) * columns.step
+        self._image.set_image(columns.pixels, QRectF(self.column_edges[0], bottom,
+                                                     self.column_edges[-1] - self.column_edges[0], top - bottom))
 
     def _best_channels(self) -> np.ndarray:
         """Each filter's largest channel, once per filter update (300 filters on 384 channels: 10 ms a frame)."""
