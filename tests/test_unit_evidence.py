@@ -72,3 +72,23 @@ def test_a_unit_too_idle_to_judge_over_the_whole_recording_is_left_out():
     # counted on a fifth of the recording: 2 spikes there are about 10 over all of it, 3 about 15
     assert idle_units(np.array([0, 2, 3, 100]), 0.2).tolist() == [0, 1]
     assert idle_units(np.array([11, 12]), 1.0).tolist() == [0]
+
+
+def test_a_filter_that_codes_nothing_is_left_out_when_training_ends():
+    import torch
+
+    from engine.groundtruth.simulate import SimulationConfig, simulate_recording
+    from engine.training.trainer import TrainConfig, Trainer
+
+    recording = simulate_recording(SimulationConfig(minutes=0.5, units=2, channels=1, seed=3))
+    trainer = Trainer(recording, TrainConfig(update="adam", bands=False))
+    model = trainer.initialize()
+    found = model.n_units
+    junk = np.cos(np.pi * np.arange(model.n_taps))[None, None] / np.sqrt(model.n_taps)  # no spike looks like it
+    with torch.no_grad():
+        model.weight = torch.nn.Parameter(torch.cat([model.weight.detach(), torch.tensor(junk, dtype=torch.float32)]))
+    model.support = np.concatenate([model.support, np.ones((1, model.n_channels), bool)])
+    model.lipschitz = model.estimate_lipschitz()
+    trainer.calibrate_floors()
+    assert model.n_units == found
+    assert np.abs((model.filters().reshape(found, -1) @ junk.ravel())).max() < 0.5

@@ -53,10 +53,9 @@ class AmplitudeBands:
         if floors is None:
             return units
         floors = np.asarray(floors, dtype=np.float64)
-        for leader in self.leaders:
+        banded = self.leader_of != np.arange(self.n_units)
+        for leader in np.unique(self.leader_of[banded]):
             members = np.flatnonzero(self.leader_of == leader)
-            if len(members) < 2:
-                continue
             members = members[np.argsort(floors[members], kind="stable")]
             mine = np.flatnonzero(units == leader)
             band = np.searchsorted(floors[members], values[mine], side="right") - 1

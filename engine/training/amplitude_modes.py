@@ -31,15 +31,11 @@ from engine.sorting.same_neuron import FALSE_ALARM, candidate_pairs, share_a_ref
 from engine.sorting.sorter import SortResult, trough_offsets
 from engine.training.amplitude_floor import FLOOR_FRACTION
 from engine.training.crossings import extract_snippets
-from engine.training.unit_evidence import MIN_UNIT_SNIPPETS, SEPARATION, is_unit
+from engine.training.unit_evidence import MIN_UNIT_SNIPPETS, apart, is_unit
 
 TIME_BINS = 16
 MAX_DEPTH = 2  # at most four bands per filter
 MIN_SPLIT = 2 * MIN_UNIT_SNIPPETS  # fewer codes than this are not cut
-
-
-def robust_spread(values: np.ndarray) -> float:
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def cut_codes(values: np.ndarray, depth: int = 0, seed: int = 0) -> list[np.ndarray]:
@@ -53,8 +49,7 @@ def _cut(values: np.ndarray, index: np.ndarray, depth: int, seed: int) -> list[n
         return [index]
     labels = KMeans(2, n_init=3, random_state=seed).fit_predict(here[:, None])
     halves = sorted((index[labels == 0], index[labels == 1]), key=lambda h: np.median(values[h]))
-    pooled = np.sqrt(sum(len(h) * robust_spread(values[h]) ** 2 for h in halves) / len(index))
-    if np.median(values[halves[1]]) - np.median(values[halves[0]]) <= SEPARATION * max(pooled, 1e-12):
+    if not apart(values[halves[0]], values[halves[1]]):
         return [index]
     return _cut(values, halves[0], depth + 1, seed) + _cut(values, halves[1], depth + 1, seed)
 

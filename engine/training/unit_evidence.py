@@ -62,9 +62,12 @@ def separated(a: np.ndarray, b: np.ndarray) -> bool:
     norm = np.linalg.norm(direction)
     if norm == 0:
         return False
-    pa, pb = a[:, support] @ (direction / norm), b[:, support] @ (direction / norm)
-    centre_a, centre_b = np.median(pa), np.median(pb)
-    spread_a = 1.4826 * np.median(np.abs(pa - centre_a))
-    spread_b = 1.4826 * np.median(np.abs(pb - centre_b))
-    pooled = np.sqrt((len(pa) * spread_a ** 2 + len(pb) * spread_b ** 2) / (len(pa) + len(pb)))
-    return abs(centre_a - centre_b) > SEPARATION * max(pooled, 1e-12)
+    return apart(a[:, support] @ (direction / norm), b[:, support] @ (direction / norm))
+
+
+def apart(pa: np.ndarray, pb: np.ndarray) -> bool:
+    """Whether two clusters' values along one line have medians more than ``SEPARATION`` of their pooled
+    robust spreads (1.4826 median absolute deviations) apart."""
+    spreads = [1.4826 * np.median(np.abs(p - np.median(p))) for p in (pa, pb)]
+    pooled = np.sqrt((len(pa) * spreads[0] ** 2 + len(pb) * spreads[1] ** 2) / (len(pa) + len(pb)))
+    return abs(np.median(pa) - np.median(pb)) > SEPARATION * max(pooled, 1e-12)
