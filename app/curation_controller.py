@@ -13,6 +13,7 @@ import os
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from engine.curation.cluster_table import ClusterTable
 from engine.curation.model import Curation, CurationError
 from engine.curation.features import pca_features
 from engine.curation.local import local_snippets
@@ -61,6 +62,7 @@ class CurationController(QObject):
         self.evidence: list = []  # engine.curation.suggestions.PairEvidence, suggested first
         self._clusters, self._clusters_key, self._clusters_base = None, None, None  # spike_clusters() cache
         self._members, self._members_base = {}, None  # spikes_of() of recent clusters, for that spike_clusters()
+        self._table = None  # (spike_clusters(), the spikes, cluster_table())
         self.spike_selection = np.zeros(0, dtype=np.int64)
         self._saved: dict | None = None  # a loaded session's curation, waiting for its spikes
         self._quality_timer = QTimer(self, singleShot=True, interval=QUALITY_DELAY_MS)
@@ -257,16 +259,18 @@ class CurationController(QObject):
             return ids
         return [k for k in ids if self.curation.label_of(k) != DELETED_LABEL]
 
-    def filter_clusters(self) -> dict[int, int]:
-        """The cluster that holds most of each filter's spikes (a filter's own id until merges and splits)."""
-        if self.curation is None:
-            return {}
-        clusters, units = self.spike_clusters(), self.curation.units
-        out = {}
-        for unit in range(self.curation.n_units):
-            mine = clusters[units == unit]
-            out[unit] = int(np.bincount(mine).argmax()) if len(mine) else unit
-        return out
+    def cluster_table(self) -> ClusterTable | None:
+        """Every cluster's count, mean amplitude and firing density (engine.curation.cluster_table), once per
+        change; None without a curation of the current spikes."""
+        c, curation = self.controller, self.curation
+        if curation is None or c.spikes is None or c.recording is None or len(c.spikes) != len(curation.times):
+            return None
+        clusters = self.spike_clusters()
+        if self._table is None or self._table[0] is not clusters or self._table[1] is not c.spikes:
+            table = ClusterTable.of(clusters, curation.filter_counts(), curation.times, c.spikes.amplitudes,
+                                    c.recording.n_samples, c.recording.sampling_rate)
+            self._table = (clusters, c.spikes, table)
+        return self._table[2]
 
     def spikes_of(self, cluster: int) -> np.ndarray:
         """The cluster's spikes (read-only, shared: the views of one selection ask for them once between them)."""

@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import types
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 SPILL_BYTES = 1 << 20
 POLL_S = 0.05
 NICENESS = 10
+PARENT_POLL_S = 1.0  # how often a child looks whether the window's process still exists
 
 _child: dict = {}
 
@@ -64,6 +66,15 @@ def _init_child(progress, cancel) -> None:
         os.nice(NICENESS)  # on a busy machine the window's own process comes first
     except OSError:
         pass
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once the window's is gone: a window killed mid-measurement (a crash, kill -9)
+    would otherwise leave it computing for minutes, and the pool's own shutdown never comes."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
 
 
 def _call_in_child(payload: bytes, token: int):

@@ -137,6 +137,45 @@ def test_the_process_runner_reports_progress_stops_when_cancelled_and_runs_again
         runner.close()
 
 
+_ORPHAN_PARENT = """
+import os, sys, threading, time
+sys.path.insert(0, {root!r})
+from app.process_jobs import ProcessRunner
+from tests.test_curation_scale import _slow
+runner = ProcessRunner()
+threading.Thread(target=runner.run, args=(_slow, (120.0,), lambda f: None), daemon=True).start()
+while runner._pool is None or not runner._pool._processes:
+    time.sleep(0.05)
+print(next(iter(runner._pool._processes)), flush=True)
+time.sleep(0.5)
+os.kill(os.getpid(), 9)  # the window's process killed mid-measurement
+"""
+
+
+def test_a_measuring_process_ends_when_the_window_process_is_killed():
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT.format(root=root)], stdout=subprocess.PIPE,
+                              text=True, cwd=root)
+    child = int(parent.stdout.readline())  # (the pipe stays open while the child lives: read one line)
+    parent.wait(timeout=60)
+    parent.stdout.close()
+    end = time.monotonic() + 15
+    while time.monotonic() < end and _alive(child):
+        time.sleep(0.1)
+    assert not _alive(child), "the measuring process outlived the window's"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
 def test_the_window_measures_many_units_in_a_process_while_its_event_loop_ticks(qtbot, tmp_path, monkeypatch):
     from PyQt6.QtCore import QTimer
 

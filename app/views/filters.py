@@ -87,8 +87,6 @@ class FilterView(QWidget):
         self.errors: dict[int, float] = {}  # learned unit -> error against its matched true unit
         self._matched: dict[int, np.ndarray] = {}
         self._curves: dict[int, tuple] = {}  # filter -> (x, y, truth y or None), built when first shown
-        self._owners_key = None
-        self._owners: dict[int, int] = {}
         self._relayout = QTimer(self, singleShot=True, interval=RELAYOUT_DELAY_MS)
         self._relayout.timeout.connect(self._layout_cells)
         controller.filtersChanged.connect(self.show_filters)
@@ -224,23 +222,11 @@ class FilterView(QWidget):
             self._fill()
 
     def _filter_owners(self) -> dict[int, int]:
-        """The cluster that holds most of each filter's spikes (a filter's own id until merges and
-        splits): one count of (filter, cluster) pairs, cached while the curation's clusters stay."""
+        """The cluster that holds most of each filter's spikes (engine.curation.model.Curation.filter_owners)."""
         curation = self.controller.curation
         if curation.curation is None or curation.curation.n_units != self.n_filters:
             return {}
-        clusters, units = curation.spike_clusters(), curation.curation.units
-        key = (clusters, units)
-        if self._owners_key is None or self._owners_key[0] is not clusters or self._owners_key[1] is not units:
-            n_units, n_clusters = curation.curation.n_units, int(clusters.max(initial=-1)) + 1
-            owners = {unit: unit for unit in range(n_units)}
-            if len(clusters) and n_clusters:
-                counts = np.bincount(units * n_clusters + clusters, minlength=n_units * n_clusters)
-                counts = counts.reshape(n_units, n_clusters)
-                has = counts.sum(axis=1) > 0
-                owners.update({int(u): int(k) for u, k in zip(np.flatnonzero(has), counts[has].argmax(axis=1))})
-            self._owners_key, self._owners = key, owners
-        return self._owners
+        return curation.curation.filter_owners()
 
     def _titles_only(self) -> None:
         """Each filter's title and colour from the cluster that holds its spikes (merged, split, labelled)."""

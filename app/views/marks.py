@@ -17,6 +17,15 @@ from PyQt6.QtGui import QColor, QImage, QPainter, QPixmap, QPolygonF
 ATLAS_COLUMNS = 32
 
 
+def style_of(lookup: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Each spike's style (or row) from its cluster id by ``lookup``; -1 for ids the lookup does not hold
+    (a cluster made after it was built, or one hidden)."""
+    style = np.full(len(clusters), -1, dtype=np.int64)
+    known = clusters < len(lookup)
+    style[known] = lookup[clusters[known]]
+    return style
+
+
 def draw_symbol(painter: QPainter, symbol: str, color: QColor, width: float, height: float) -> None:
     """One mark centred on the painter's origin: "t1" a filled triangle pointing up, "|" a vertical line,
     "o" a filled dot."""

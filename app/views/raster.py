@@ -11,12 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from app.views.marks import MarkItem
+from app.views.marks import MarkItem, style_of
 
 CLICK_TOLERANCE_PX = 6
 TICK_HALF_HEIGHT = 0.4
 OVERVIEW_HEIGHT_PX = 46
-OVERVIEW_BINS = 600
 MAX_TICKS = 30_000
 
 
@@ -56,7 +55,9 @@ class RasterView(QWidget):
         self.overview.getAxis("left").setWidth(self.plot.getAxis("left").width())
         self.ticks = MarkItem("|")  # one item for every row, a style per row: cheap to redraw
         self.plot.addItem(self.ticks)
-        self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)  # shown spikes, sorted in time
+        self._spikes = None  # the sort whose spikes' times are kept:
+        self._seconds, self._order = np.zeros(0), None  # in seconds and time order, and that order (None: theirs)
+        self._row_lookup = np.full(0, -1, np.int64)  # the row of each cluster id, -1 where not shown
         self._pens: list = []
         self._tick_styles: tuple[float, list] | None = None  # (tick height px, each row's style)
         self.row_ids: list[int] = []  # the cluster of each row, bottom up
@@ -109,34 +110,38 @@ class RasterView(QWidget):
         self._band_moving = False
 
     def show_clusters(self) -> None:
-        """One row per shown cluster; the ticks of the spikes in the time window are drawn (all of them
-        would be millions of points on an hour of 300 units)."""
+        """One row per shown cluster. The ticks are the spikes in the time window, looked up when the window
+        moves (every spike's row, on an hour of 300 units, is millions of values a change); the overview
+        strip sums the shown clusters' firing densities (engine.curation.cluster_table)."""
         self.row_ids, self.spike_counts = [], []
-        spikes, rec = self.controller.spikes, self.controller.recording
-        if spikes is None or rec is None or self.curation.curation is None \
-                or len(self.curation.curation.times) != len(spikes):
-            self._seconds, self._row_of = np.zeros(0), np.zeros(0, np.int64)
+        spikes, table = self.controller.spikes, self.curation.cluster_table()
+        if table is None:
+            self._row_lookup = np.full(0, -1, np.int64)
             self.ticks.clear()
             self.density.setData([], [])
             return
         self.row_ids = self.curation.shown_ids()
-        clusters = self.curation.spike_clusters()
-        row_of_cluster = {c: i for i, c in enumerate(self.row_ids)}
-        rows = np.array([row_of_cluster.get(int(k), -1) for k in range(int(clusters.max(initial=-1)) + 1)] or [-1])
-        spike_rows = rows[clusters] if len(clusters) else np.zeros(0, np.int64)
-        keep = spike_rows >= 0
-        seconds = spikes.times[keep] / spikes.sampling_rate
-        order = np.argsort(seconds, kind="stable")
-        self._seconds, self._row_of = seconds[order], spike_rows[keep][order]
-        self.spike_counts = np.bincount(self._row_of, minlength=len(self.row_ids)).tolist()
+        self._row_lookup = np.full(len(table.counts), -1, np.int64)
+        self._row_lookup[self.row_ids] = np.arange(len(self.row_ids))
+        self._set_spikes(spikes)
+        self.spike_counts = table.counts[self.row_ids].astype(int).tolist()
         self.plot.setYRange(-0.5, len(self.row_ids) - 0.5, padding=0.05)
         self.plot.getAxis("left").setTicks([[(i, str(c)) for i, c in enumerate(self.row_ids)]]
                                            if len(self.row_ids) <= 40 else None)
-        edges = np.linspace(0, rec.duration, OVERVIEW_BINS + 1)
-        counts = np.histogram(self._seconds, edges)[0] / max(edges[1] - edges[0], 1e-9)
-        self.density.setData(edges, counts, stepMode="center")
+        counts = table.density_of(self.row_ids)
+        self.density.setData(table.edges_s, counts, stepMode="center")
         self.overview.setYRange(0, max(1.0, float(counts.max()) if len(counts) else 1.0), padding=0.05)
         self._style_rows()
+
+    def _set_spikes(self, spikes) -> None:
+        """Every spike's time in seconds, in time order, once per sort (the sorter's spikes come sorted)."""
+        if self._spikes is spikes:
+            return
+        seconds = spikes.times / spikes.sampling_rate
+        ordered = len(seconds) < 2 or bool(np.all(seconds[1:] >= seconds[:-1]))
+        self._order = None if ordered else np.argsort(seconds, kind="stable")
+        self._seconds = seconds if ordered else seconds[self._order]
+        self._spikes = spikes
 
     def _style_rows(self) -> None:
         selected = set(self.controller.selected_units)
@@ -148,8 +153,10 @@ class RasterView(QWidget):
         return self._pens[row]
 
     def _draw_ticks(self) -> None:
-        """The ticks of the spikes in the window (evenly thinned to MAX_TICKS when zoomed far out)."""
-        if not len(self.row_ids):
+        """The ticks of the shown clusters' spikes in the window (evenly thinned to MAX_TICKS when zoomed
+        far out)."""
+        clusters = self.curation.spike_clusters()
+        if not len(self.row_ids) or len(clusters) != len(self._seconds):
             self.ticks.clear()
             return
         lo, hi = self.window()
@@ -157,7 +164,9 @@ class RasterView(QWidget):
         index = np.arange(first, last)
         if len(index) > MAX_TICKS:
             index = np.linspace(first, last - 1, MAX_TICKS).astype(np.int64)
-        rows = self._row_of[index]
+        spike = index if self._order is None else self._order[index]
+        rows = style_of(self._row_lookup, clusters[spike])
+        index, rows = index[rows >= 0], rows[rows >= 0]
         box = self.plot.getViewBox()
         low, high = box.viewRange()[1]
         size = max(3.0, 2 * TICK_HALF_HEIGHT * box.height() / max(high - low, 1e-9))
@@ -175,7 +184,7 @@ class RasterView(QWidget):
         if not 0 <= index < len(self.row_ids):
             return
         cluster = self.row_ids[index]
-        seconds = self._seconds[self._row_of == index]
+        seconds = spikes.times[self.curation.spikes_of(cluster)] / spikes.sampling_rate
         if not len(seconds):
             return
         nearest = seconds[np.abs(seconds - point.x()).argmin()]

@@ -7,7 +7,7 @@ from PyQt6.QtCore import QRectF, QTimer
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.settings import WINDOW_DEFAULTS
-from app.views.marks import MarkItem
+from app.views.marks import MarkItem, style_of
 from app.views.trace_envelope import ColumnImage
 from app.views.trace_image import TraceImage
 
@@ -249,9 +249,7 @@ class TraceView(QWidget):
         row = np.full(rec.n_channels, -1)
         row[shown] = np.arange(len(shown))
         lookup, styles = self._style_table()
-        style = np.full(len(clusters), -1, dtype=np.int64)
-        known = clusters < len(lookup)
-        style[known] = lookup[clusters[known]]
+        style = style_of(lookup, clusters)
         keep = (row[channels] >= 0) & (style >= 0)
         inside, clusters, rows = inside[keep], clusters[keep], row[channels[keep]]
         self.mark_clusters = clusters

@@ -46,13 +46,11 @@ class UnitsModel(QAbstractTableModel):
         c, curation = self.controller, self.controller.curation
         ids = curation.cluster_ids() if c.recording is not None and c.spikes is not None else []
         rows, labels = [], []
-        if ids:
-            clusters = curation.spike_clusters()
-            size = max(ids) + 1
-            counts = np.bincount(clusters, minlength=size)
-            amplitude = np.zeros(size)
-            if len(c.spikes.amplitudes) == len(clusters):
-                amplitude = np.bincount(clusters, weights=c.spikes.amplitudes, minlength=size) / np.maximum(counts, 1)
+        table = curation.cluster_table() if ids else None
+        if table is None:
+            ids = []
+        else:
+            counts, amplitude = table.counts, table.mean_amplitudes
             for cluster in ids:
                 q, n = curation.quality.get(cluster), int(counts[cluster])
                 labels.append(curation.curation.label_of(cluster))
@@ -156,6 +154,7 @@ class UnitsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         self._updating = False
+        self._widths: tuple = ()  # the longest text of each column when they were last measured
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_table_selection())
         controller.curation.changed.connect(self.refresh)
         controller.curation.measured.connect(self.refresh)
@@ -169,10 +168,13 @@ class UnitsView(QWidget):
     def refresh(self) -> None:
         c = self.controller
         self._updating = True
-        self.model.rebuild()
+        changed = self.model.rebuild()
         for row, label in enumerate(self.model.labels):
             self.table.setRowHidden(row, c.hide_noise and label == DELETED_LABEL)
-        self.table.resizeColumnsToContents()
+        widths = tuple(max((len(row[i]) for row in self.model.rows), default=0) for i in range(len(COLUMNS)))
+        if changed or widths != self._widths:  # measuring the columns is most of a re-sort's refresh
+            self.table.resizeColumnsToContents()
+            self._widths = widths
         self._updating = False
         self._show_selection(c.selected_units)
 

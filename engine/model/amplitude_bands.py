@@ -28,11 +28,14 @@ class AmplitudeBands:
     def of(cls, filters: np.ndarray) -> "AmplitudeBands | None":
         """The bands of these filters, None when every filter is distinct."""
         flat = np.ascontiguousarray(np.asarray(filters).reshape(len(filters), -1))
-        _, first, inverse = np.unique(flat, axis=0, return_index=True, return_inverse=True)
-        if len(first) == len(flat):
+        # rows by their bytes (np.unique(axis=0) sorts the rows' fields: 270 ms for 300 filters of 384
+        # channels, on every filter update the window shows)
+        first_of: dict[bytes, int] = {}
+        leader_of = np.array([first_of.setdefault(row.tobytes(), unit) for unit, row in enumerate(flat)],
+                             dtype=np.int64)
+        if len(first_of) == len(flat):
             return None
-        leader_of = first[inverse.ravel()]
-        return cls(np.sort(first), leader_of)
+        return cls(np.array(sorted(first_of.values()), dtype=np.int64), leader_of)
 
     @property
     def n_units(self) -> int:
