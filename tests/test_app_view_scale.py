@@ -165,3 +165,23 @@ def test_an_amplitude_band_says_whose_filter_it_shares(qtbot, window):
     c.filtersChanged.emit(c.filters)
     qtbot.waitUntil(lambda: "band of 2" in view.titles.get(N_UNITS - 1, ""), timeout=5_000)
     assert "band" not in view.titles[2] and "band" not in view.titles[N_UNITS - 2]
+
+
+def test_the_raster_labels_its_rows_with_unit_ids_that_do_not_overlap(qtbot, window):
+    raster = window.raster
+    box = raster.plot.getViewBox()
+
+    def labels():
+        major, _ = raster.plot.getAxis("left")._tickLevels
+        return major
+
+    raster.plot.setFixedHeight(200)  # 40 rows in about 150 px: not every row has room for its label
+    qtbot.waitUntil(lambda: box.height() < 200, timeout=5_000)
+    shown = labels()
+    assert 1 < len(shown) < N_UNITS
+    rows = [row for row, _ in shown]
+    assert all(text == str(raster.row_ids[row]) for row, text in shown)  # the units' ids, not row numbers
+    px_per_row = box.height() / (np.ptp(box.viewRange()[1]))
+    assert min(np.diff(rows)) * px_per_row >= 12
+    raster.plot.setFixedHeight(1400)  # room for every label
+    qtbot.waitUntil(lambda: len(labels()) == N_UNITS, timeout=5_000)

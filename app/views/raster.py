@@ -17,6 +17,7 @@ CLICK_TOLERANCE_PX = 6
 TICK_HALF_HEIGHT = 0.4
 OVERVIEW_HEIGHT_PX = 46
 MAX_TICKS = 30_000
+LABEL_SPACING_PX = 13  # the least distance between two unit labels on the axis
 
 
 BAND_BRUSH = (255, 255, 255, 40)
@@ -67,6 +68,7 @@ class RasterView(QWidget):
         self.plot.getViewBox().sigXRangeChanged.connect(self._show_window)
         self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._draw_ticks())
         self.plot.getViewBox().sigResized.connect(lambda *_: self._draw_ticks())
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._label_rows())
         self.band.sigRegionChanged.connect(self._on_band)
         self.curation.changed.connect(self.show_clusters)
         controller.selectionChanged.connect(lambda _: self._style_rows())
@@ -126,12 +128,19 @@ class RasterView(QWidget):
         self._set_spikes(spikes)
         self.spike_counts = table.counts[self.row_ids].astype(int).tolist()
         self.plot.setYRange(-0.5, len(self.row_ids) - 0.5, padding=0.05)
-        self.plot.getAxis("left").setTicks([[(i, str(c)) for i, c in enumerate(self.row_ids)]]
-                                           if len(self.row_ids) <= 40 else None)
+        self._label_rows()
         counts = table.density_of(self.row_ids)
         self.density.setData(table.edges_s, counts, stepMode="center")
         self.overview.setYRange(0, max(1.0, float(counts.max()) if len(counts) else 1.0), padding=0.05)
         self._style_rows()
+
+    def _label_rows(self) -> None:
+        """Each row's unit id on the axis; with more rows than fit, every k-th, so that labels stay
+        LABEL_SPACING_PX apart (the axis's own ticks would number the rows, not the units)."""
+        n = len(self.row_ids)
+        row_px = self.plot.getViewBox().height() / max(n * 1.1, 1)  # the y range is padded by 5 % each side
+        step = max(1, int(np.ceil(LABEL_SPACING_PX / max(row_px, 1e-9))))
+        self.plot.getAxis("left").setTicks([[(i, str(self.row_ids[i])) for i in range(0, n, step)], []])
 
     def _set_spikes(self, spikes) -> None:
         """Every spike's time in seconds, in time order, once per sort (the sorter's spikes come sorted)."""
