@@ -102,3 +102,32 @@ def test_a_refit_that_keeps_turning_negative_still_keeps_every_other_spike(rng, 
     assert (x >= 0).all()
     assert x[6] == pytest.approx(5.0, rel=0.05)
     assert np.linalg.norm(y - atoms @ x) < 0.3 * np.linalg.norm(y)
+
+
+def test_the_sorters_encoder_is_kept_while_the_filters_floors_and_step_stay(rng):
+    import gc
+    import weakref
+
+    from engine.model.active_set import cached_encoder
+
+    model = ConvSparseAutoencoder(torch.tensor(rng.normal(size=(3, 4, 20)), dtype=torch.float32), 0.5, 10)
+    first = cached_encoder(model)
+    assert cached_encoder(model) is first  # a λ change: lam is read when encoding
+    model.lam = 2.0
+    assert cached_encoder(model) is first
+    with torch.no_grad():
+        model.weight.mul_(1.0)  # the filters updated in place (as training does)
+    second = cached_encoder(model)
+    assert second is not first and cached_encoder(model) is second
+    model.min_amplitudes = np.full(3, 0.4, np.float32)
+    third = cached_encoder(model)
+    assert third is not second and cached_encoder(model) is third
+    model.lipschitz = model.lipschitz * 2
+    assert cached_encoder(model) is not third
+    y = torch.tensor(rng.normal(size=(1, 4, 500)), dtype=torch.float32)
+    cached, fresh = cached_encoder(model).encode(y), model.encode_sparse(y)
+    assert np.array_equal(cached.position, fresh.position) and np.allclose(cached.value, fresh.value)
+    alive = weakref.ref(model)
+    del model, first, second, third, cached, fresh
+    gc.collect()
+    assert alive() is None  # the cache does not keep a model alive

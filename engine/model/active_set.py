@@ -34,6 +34,7 @@ recovers them.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -253,6 +254,25 @@ class ActiveSetEncoder:
         if self.floors is not None:
             levels = np.maximum(levels, CANDIDATE_FRACTION * self.floors)
         return levels
+
+
+_ENCODERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> (key, encoder)
+
+
+def cached_encoder(model) -> ActiveSetEncoder:
+    """The model's encoder, kept while its filters (the same tensor, not modified in place: torch's
+    version counter), floors and step size stay. Building one transforms the filters (spectra, their
+    cross-correlations, the bands' step size): 10 s for 300 filters on 384 channels, where a λ change
+    re-sorts the visible window with the same filters."""
+    weight, floors = model.weight, model.min_amplitudes
+    key = (weight._version, None if floors is None else np.asarray(floors).tobytes(), float(model.lipschitz))
+    cached = _ENCODERS.get(model)
+    if cached is None or cached[0] is not weight or cached[1] != key:
+        encoder = ActiveSetEncoder(model)
+        encoder.model = weakref.proxy(model)  # the cache must not keep the model alive
+        cached = (weight, key, encoder)
+        _ENCODERS[model] = cached
+    return cached[2]
 
 
 def _candidates(correlation: np.ndarray, levels: np.ndarray):

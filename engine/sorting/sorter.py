@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engine.model.active_set import ActiveSetEncoder, merge_spikes
+from engine.model.active_set import ActiveSetEncoder, cached_encoder, merge_spikes
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import Recording
 
@@ -96,7 +96,7 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
     thresholds = default_thresholds(model) if thresholds is None else np.broadcast_to(
         np.asarray(thresholds, dtype=np.float32), (model.n_units,))
     offsets = trough_offsets(model.filters())
-    encoder = ActiveSetEncoder(model)
+    encoder = cached_encoder(model)
 
     def sort_chunk(lo: int):
         hi = min(lo + chunk, n_codes_end)
