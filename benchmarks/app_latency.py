@@ -11,7 +11,8 @@
    (the scroll, the redraw of 384 decimated channels and their painting, ``painted``) and the latency from the
    scroll to the new window on screen (including the read on the loader thread).
 3. The same two with 300 units (``--units 300``): the lambda change on 10 simulated seconds of 300 units
-   on 32 channels sorted with their true waveforms, and the scrolling with 300 random filters and an
+   on 384 channels sorted with their true waveforms (each on the channels within the filters' radius of
+   its peak, as training leaves them), and the scrolling with 300 random filters and an
    hour of 5 Hz spikes for each (5.4 M spikes) in the Traces, the Raster and the Units table; and the
    GUI thread's time for the Filters view to show the 300 filters when they arrive (built, drawn).
    ``--noise`` writes Gaussian noise (sigma 30 steps) into the stretch scrolled through, so the 384
@@ -39,6 +40,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording  # noqa: E402
+from engine.model.filter_shape import filter_support  # noqa: E402
 from engine.recording.noise import universal_lambda  # noqa: E402
 from engine.sorting.sorter import SortResult  # noqa: E402
 from engine.training.trainer import TrainConfig  # noqa: E402
@@ -66,10 +68,13 @@ def lambda_latency(trials: int, n_units: int = 0) -> list[float]:
     c = window.controller
     progress = {"percent": 0}
     c.sortProgress.connect(lambda p: progress.__setitem__("percent", p))
-    if n_units:  # many units: their true waveforms as filters, no training
-        c.set_recording(simulate_recording(SimulationConfig(minutes=1 / 6, units=n_units, channels=32, rate_hz=5.0)),
-                        None, {})
-        c.filters = c.recording.ground_truth.waveforms.astype(np.float32)
+    if n_units:  # many units: their true waveforms on their neighbourhoods as filters (as training leaves
+        # them), no training; on a probe as long as a Neuropixels column (384 channels 20 um apart)
+        c.set_recording(simulate_recording(SimulationConfig(minutes=1 / 6, units=n_units, channels=384,
+                                                            rate_hz=5.0)), None, {})
+        waveforms = c.recording.ground_truth.waveforms.astype(np.float32)
+        support = filter_support(waveforms, c.recording.channel_positions)
+        c.filters = waveforms * support[:, :, None]
         c.lam = universal_lambda(float(c.noise_sigma.max()), len(c.filters), int(c.recording.sampling_rate))
         c.filtersChanged.emit(c.filters)
         c.sort_all()
