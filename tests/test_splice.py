@@ -1,7 +1,7 @@
-"""A re-sort of the visible window spliced into the whole recording's spikes (app.controller.spliced)."""
+"""A re-sort of the visible window spliced into the whole recording's spikes (engine.sorting.splice)."""
 import numpy as np
 
-from app.controller import spliced
+from engine.sorting.splice import spliced
 from engine.sorting.sorter import SortResult
 
 
