@@ -2,7 +2,8 @@
 import numpy as np
 
 from engine.training.initialization import merge_templates
-from engine.training.unit_evidence import idle_units, is_unit
+from engine.recording.fast_median import median
+from engine.training.unit_evidence import idle_units, is_unit, shape_variation
 
 TAPS = 90
 
@@ -50,6 +51,34 @@ def test_a_rare_unit_unlike_every_other_is_kept_and_overlaps_are_left_out():
     # without the spikes to judge by, the rare unit is left out with the overlaps (the share-of-crossings rule)
     _, share_rule = merge_templates(templates, sizes, None, 0.3, TAPS // 8, min_size=100)
     assert len(share_rule) == 2 and 25 not in share_rule
+
+
+def drifting(scale: float, centre: float, n: int, rng, reach: float) -> np.ndarray:
+    """Spikes of a unit whose footprint (a Gaussian over the 8 channels, centred at ``centre``) moves by up
+    to ``reach`` channels from spike to spike, as residual drift leaves it after motion correction."""
+    channels = np.arange(len(SPREAD))
+    spikes = np.stack([a * spike(27 + s, scale, np.exp(-0.5 * ((channels - centre - d) / 2.0) ** 2))
+                       for a, s, d in zip(rng.uniform(0.8, 1.2, n), rng.integers(-1, 2, n),
+                                          rng.uniform(-reach, reach, n))])
+    return spikes + rng.standard_normal(spikes.shape)
+
+
+def test_a_rare_large_unit_may_vary_in_shape_as_much_as_the_certain_units_do():
+    rng = np.random.default_rng(4)
+    certain = [drifting(scale, centre, n, rng, reach) for scale, centre, n, reach in
+               ((20.0, 1.5, 500, 0.3), (12.0, 3.5, 400, 0.5), (16.0, 5.5, 300, 0.7), (14.0, 2.5, 300, 0.6))]
+    rare = drifting(30.0, 3.5, 25, rng, 0.4)  # the largest unit, 25 spikes, moving no more than the others
+    variation = shape_variation(certain)
+    assert variation > 0
+    template = median(rare, axis=0)
+    assert not is_unit(rare, template)  # judged as if shapes never varied, a large moving unit is no unit
+    assert is_unit(rare, template, variation)
+    mixed = overlaps(20, rng)
+    assert not is_unit(mixed, np.median(mixed, axis=0), variation)  # two spikes together differ by a whole spike
+    # the allowance is the recording's own: units that keep their shape allow (almost) none
+    still = [jittered(spike(27, scale, SPREAD), n, rng) for scale, n in ((20.0, 500), (12.0, 400))]
+    assert shape_variation(still) < variation / 10
+    assert not is_unit(rare, template, shape_variation(still))
 
 
 def test_one_unit_cut_by_k_means_is_one_unit_and_units_with_similar_troughs_are_two():

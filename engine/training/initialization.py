@@ -22,7 +22,7 @@ from engine.recording.noise import noise_std
 from engine.training.shifted_copies import copy_units
 from engine.training.crossings import CrossingPool
 from engine.training.local_clusters import LocalClusters, local_clusters
-from engine.training.unit_evidence import is_unit, separated
+from engine.training.unit_evidence import is_unit, separated, shape_variation
 from engine.recording.base import default_positions
 from engine.recording.motion import MIN_SPAN_UM
 
@@ -84,7 +84,8 @@ class Agglomeration:
 
 def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
                 merge_below: float, max_shift: int, min_size: int = 0,
-                members: list[np.ndarray] | None = None, separation: bool = False) -> Agglomeration:
+                members: list[np.ndarray] | None = None, separation: bool = False,
+                shape_variation: float = 0.0) -> Agglomeration:
     """Agglomerate shift-aligned templates.
 
     The cost of merging two clusters is their distance (``template_distance``)
@@ -101,7 +102,8 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
     from its cheapest partner is left out (overlapping spikes, noise: merged,
     it pulled the nearest small unit's template away from that unit's
     waveform), unless, given ``members``, its spikes are its template plus
-    noise (``unit_evidence.is_unit``): a unit firing rarely among busy ones.
+    noise (``unit_evidence.is_unit``, shapes varying by ``shape_variation``): a unit firing rarely
+    among busy ones.
     """
     templates, sizes = list(templates), list(sizes)
     members = None if members is None else list(members)
@@ -137,7 +139,7 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
             if sizes[gone] >= min_size:  # two units: the smaller clusters still get judged
                 del distance[(i, j)]
                 continue
-            if members is not None and is_unit(members[gone], median(members[gone], axis=0)):
+            if members is not None and is_unit(members[gone], median(members[gone], axis=0), shape_variation):
                 rare_units.append(gone)
             alive.remove(gone)
             distance = {key: value for key, value in distance.items() if gone not in key}
@@ -181,7 +183,13 @@ def fixed_count_clusters(snippets: np.ndarray, sigma: np.ndarray, n_units: int, 
 def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: int, positions: np.ndarray | None,
                    merge_below: float, min_size: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
     """As many units as the crossings show: clusters found on each channel's neighbourhood, merged
-    within it, then over the whole probe, and shifted copies dropped."""
+    within it, then over the whole probe, and shifted copies dropped.
+
+    A rare cluster is a unit when its spikes are its template plus noise, with shapes varying as much as
+    those of the units certain by their count (``unit_evidence.shape_variation``): on a still probe
+    they do not vary, after motion correction a large unit's shape varies by a share of its size, and
+    that alone must not cost a large unit that fires rarely its place. So the certain units are found
+    first, and the rare clusters judged again when those vary."""
     positions = default_positions(snippets.shape[1]) if positions is None else positions
     if np.ptp(positions[:, 1]) < MIN_SPAN_UM:
         # the fixed distance is kept for pieces of one unit whose footprint residual drift moved, on
@@ -190,21 +198,31 @@ def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: in
         merge_below = 0.0
     local = local_clusters(snippets, sigma, pre, positions, seed)
     shift = merge_shift(n_taps)
+    merged = _merge_local(local, pre, merge_below, shift, min_size, 0.0)
+    variation = shape_variation([m for m, size in zip(merged.members, merged.sizes) if size >= min_size])
+    if variation > 0:
+        merged = _merge_local(local, pre, merge_below, shift, min_size, variation)
+    templates, counts = merged.templates, merged.sizes
+    copies = set(copy_units(np.stack(templates), np.asarray(counts), shift, pre).tolist())
+    return ([t for k, t in enumerate(templates) if k not in copies],
+            [c for k, c in enumerate(counts) if k not in copies])
+
+
+def _merge_local(local: LocalClusters, pre: int, merge_below: float, shift: int, min_size: int,
+                 variation: float) -> Agglomeration:
+    """The local clusters merged within each peak channel, then over the probe."""
     kept = LocalClusters([], [], [])
     by_channel = np.array([t[:, pre].argmin() for t in local.templates])
     for channel in np.unique(by_channel):
         group = np.flatnonzero(by_channel == channel)
         merged = agglomerate([local.templates[k] for k in group], [local.sizes[k] for k in group], None,
-                             merge_below, shift, min_size, [local.members[k] for k in group], separation=True)
+                             merge_below, shift, min_size, [local.members[k] for k in group], separation=True,
+                             shape_variation=variation)
         kept.templates += merged.templates
         kept.sizes += merged.sizes
         kept.members += merged.members
-    merged = agglomerate(kept.templates, kept.sizes, None, merge_below, shift, min_size, kept.members,
-                         separation=True)
-    templates, counts = merged.templates, merged.sizes
-    copies = set(copy_units(np.stack(templates), np.asarray(counts), shift, pre).tolist())
-    return ([t for k, t in enumerate(templates) if k not in copies],
-            [c for k, c in enumerate(counts) if k not in copies])
+    return agglomerate(kept.templates, kept.sizes, None, merge_below, shift, min_size, kept.members,
+                       separation=True, shape_variation=variation)
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
