@@ -81,3 +81,41 @@ def test_three_units_with_similar_troughs_stay_three():
                                                  exhaustive_gt=True).get_performance()
     accuracy = performance["accuracy"].astype(float)
     assert (accuracy >= 0.8).all(), accuracy.round(3).tolist()
+
+
+def linear_probe_spike(scale: float, centre: float, width: float, taps: int, pre: int, channels: int) -> np.ndarray:
+    t = np.arange(taps) - pre
+    wave = -np.exp(-0.5 * (t / 3.0) ** 2) + 0.4 * np.exp(-0.5 * ((t - 12) / 6.0) ** 2)
+    return scale * np.exp(-0.5 * ((np.arange(channels) - centre) / width) ** 2)[:, None] * wave[None, :]
+
+
+def test_a_unit_near_the_threshold_beside_a_larger_one_is_one_unit_not_its_pieces():
+    """k-means cuts a 5x unit's crossings into pieces whose templates are so noisy that the 9x unit
+    peaking on the same channel is each piece's nearest cluster; the pieces must still find each other
+    (linear32-30k of the suite: a 4.7x unit held by five filters, accuracy 0)."""
+    from engine.groundtruth.metrics import best_shifts
+    from engine.training.initialization import discover_units, trough_tap
+
+    taps, channels = 90, 32
+    pre = trough_tap(taps)
+    positions = np.stack([np.zeros(channels), 20.0 * np.arange(channels)], axis=1)
+    rng = np.random.default_rng(0)
+
+    def spikes(template, n):
+        moved = np.stack([a * np.roll(template, k, axis=1)
+                          for a, k in zip(rng.uniform(0.85, 1.15, n), rng.integers(-1, 2, n))])
+        return moved + rng.standard_normal(moved.shape)
+
+    large = linear_probe_spike(9.0, 9.0, 1.5, taps, pre, channels)
+    small = linear_probe_spike(5.0, 9.4, 1.2, taps, pre, channels)
+    busy = [linear_probe_spike(12.0, centre, 1.5, taps, pre, channels) for centre in (3.0, 16.0, 24.0)]
+    snippets = np.concatenate([spikes(large, 400), spikes(small, 220)] + [spikes(b, 1200) for b in busy])
+    templates, sizes = discover_units(snippets.astype(np.float32), np.ones(channels), pre, taps, positions,
+                                      0.3, int(0.03 * len(snippets)), seed=0)
+    assert len(templates) == 5
+    found = np.stack([t / np.linalg.norm(t) for t in templates])
+    corr, _ = best_shifts(small / np.linalg.norm(small), found, taps // 8)
+    alike = np.flatnonzero(corr > 0.8)  # the small unit's template and the large one's
+    assert len(alike) == 2
+    assert 190 <= sizes[int(np.argmax(corr))] <= 230
+    assert 390 <= sum(sizes[k] for k in alike) - sizes[int(np.argmax(corr))] <= 420

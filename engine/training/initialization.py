@@ -33,6 +33,7 @@ TROUGH_FRACTION = 0.3  # where in the window a detected trough is put
 MERGE_SHIFT_FRACTION = 8  # templates are compared at shifts up to 1/8 of their length (spike jitter)
 MAX_SAME_UNIT_DISTANCE = 1.0  # templates further apart than the larger one's norm are never one unit
 KMEANS_RESTARTS = 3  # over-splitting and merging make the best of ten restarts unnecessary
+MEDIAN_VARIANCE = np.pi / 2  # a median of n noise samples varies by about pi/2 sigma^2 / n
 
 
 @dataclass
@@ -75,6 +76,15 @@ def template_distance(a: np.ndarray, b: np.ndarray, corr: float) -> float:
     return float(np.sqrt(max(0.0, na * na + nb * nb - 2.0 * max(corr, 0.0) * na * nb)) / max(na, nb, 1e-12))
 
 
+def noise_free_distance(a: np.ndarray, b: np.ndarray, corr: float, noise_a: float, noise_b: float) -> float:
+    """``template_distance`` with the energy of the templates' own noise (``noise_a``, ``noise_b``:
+    expected squared norms) taken out: a median of 50 snippets on 32 channels carries as much noise as
+    a unit near the threshold has signal, and two halves of that unit look as far apart as two units."""
+    na2, nb2 = float((a * a).sum()), float((b * b).sum())
+    apart = na2 + nb2 - 2.0 * max(corr, 0.0) * np.sqrt(na2 * nb2) - noise_a - noise_b
+    return float(np.sqrt(max(0.0, apart) / max(na2 - noise_a, nb2 - noise_b, 1e-12)))
+
+
 @dataclass
 class Agglomeration:
     templates: list[np.ndarray]
@@ -85,12 +95,16 @@ class Agglomeration:
 def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
                 merge_below: float, max_shift: int, min_size: int = 0,
                 members: list[np.ndarray] | None = None, separation: bool = False,
-                shape_variation: float = 0.0) -> Agglomeration:
+                shape_variation: float = 0.0, noise_energy: float = 0.0) -> Agglomeration:
     """Agglomerate shift-aligned templates.
 
-    The cost of merging two clusters is their distance (``template_distance``)
-    squared times the smaller cluster's size, so small clusters (overlaps, noise, one unit's
-    outliers) are absorbed before two large ones are ever joined. Merging
+    The cost of merging two clusters is their distance squared times the smaller cluster's size, so
+    small clusters (overlaps, noise, one unit's outliers) are absorbed before two large ones are ever
+    joined. For the cost, the distance is taken without the templates' own noise
+    (``noise_free_distance``; ``noise_energy`` is one snippet's, a cluster's median carries
+    ``MEDIAN_VARIANCE`` of it over its size): the pieces k-means cuts out of a unit near the
+    threshold then find each other before a larger unit on their channel, which their noise made
+    the nearest cluster to each. Merging
     stops at ``n_units`` clusters. When that is None, two clusters are one
     unit when their distance is at most ``merge_below`` or, with
     ``separation`` and ``members`` (each cluster's snippets in units of each
@@ -98,8 +112,9 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
     joining them (``unit_evidence.separated``): judged against the noise and
     the units' own spread, so that k-means' small pieces of one unit, too far
     apart for the fixed distance because of their templates' noise, join. Two distinct clusters of at
-    least ``min_size`` spikes are never joined; a smaller cluster distinct
-    from its cheapest partner is left out (overlapping spikes, noise: merged,
+    least ``min_size`` spikes are never joined. A smaller cluster distinct
+    from its cheapest partner goes on to the next (it may still be a piece of
+    another), and one joined to none is left out (overlapping spikes, noise: merged,
     it pulled the nearest small unit's template away from that unit's
     waveform), unless, given ``members``, its spikes are its template plus
     noise (``unit_evidence.is_unit``, shapes varying by ``shape_variation``): a unit firing rarely
@@ -108,23 +123,32 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
     templates, sizes = list(templates), list(sizes)
     members = None if members is None else list(members)
     by_separation = separation and members is not None
-    rare_units: list[int] = []
+    # pairs further apart than this are never one unit, so they are not kept
+    never_below = np.inf if n_units is not None else MAX_SAME_UNIT_DISTANCE if by_separation else merge_below
 
-    def row(i: int, others: list[int]) -> dict[tuple[int, int], tuple[float, int]]:
-        """Distance and shift from template i to each of ``others``, keyed (smaller index, larger index);
-        the shift moves the larger index's template onto the smaller's."""
+    def noise(k: int) -> float:
+        return MEDIAN_VARIANCE * noise_energy / sizes[k]
+
+    def row(i: int, others: list[int]) -> dict[tuple[int, int], tuple[float, int, float]]:
+        """Distance, shift and noise-free distance from template i to each of ``others`` it could join,
+        keyed (smaller index, larger index); the shift moves the larger index's template onto the smaller's."""
         if not others:
             return {}
         corrs, shifts = best_shifts(templates[i], np.stack([templates[j] for j in others]), max_shift)
-        return {(min(i, j), max(i, j)): (template_distance(templates[i], templates[j], c), s if i < j else -s)
-                for j, c, s in zip(others, corrs, shifts)}
+        pairs = {}
+        for j, c, s in zip(others, corrs, shifts):
+            error = template_distance(templates[i], templates[j], c)
+            if error <= never_below:
+                pairs[(min(i, j), max(i, j))] = (error, s if i < j else -s,
+                                                 noise_free_distance(templates[i], templates[j], c, noise(i), noise(j)))
+        return pairs
 
     def distinct(keep: int, gone: int, error: float, shift: int) -> bool:
         if not by_separation:
             return error > merge_below
         if error <= merge_below:  # pieces of one unit whose shape moved (residual drift) stay one
             return False
-        return error > MAX_SAME_UNIT_DISTANCE or separated(members[keep], _shifted(members[gone], shift))
+        return separated(members[keep], _shifted(members[gone], shift))
 
     # distances are kept between merges: only the merged cluster's row changes
     distance = {}
@@ -132,17 +156,11 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
         distance.update(row(i, list(range(i + 1, len(templates)))))
     alive = list(range(len(templates)))
     while distance and len(alive) > (n_units or 1):
-        (i, j), (error, shift) = min(distance.items(),
-                                     key=lambda item: item[1][0] ** 2 * min(sizes[item[0][0]], sizes[item[0][1]]))
+        (i, j), (error, shift, _) = min(distance.items(),
+                                        key=lambda item: item[1][2] ** 2 * min(sizes[item[0][0]], sizes[item[0][1]]))
         keep, gone, shift = (i, j, shift) if sizes[i] >= sizes[j] else (j, i, -shift)
         if n_units is None and distinct(keep, gone, error, shift):
-            if sizes[gone] >= min_size:  # two units: the smaller clusters still get judged
-                del distance[(i, j)]
-                continue
-            if members is not None and is_unit(members[gone], median(members[gone], axis=0), shape_variation):
-                rare_units.append(gone)
-            alive.remove(gone)
-            distance = {key: value for key, value in distance.items() if gone not in key}
+            del distance[(i, j)]  # a small cluster may still be a piece of another: all its partners are tried
             continue
         total = sizes[keep] + sizes[gone]
         templates[keep] = (sizes[keep] * templates[keep] + sizes[gone] * _shifted(templates[gone], shift)) / total
@@ -152,9 +170,11 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
         alive.remove(gone)
         distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
         distance.update(row(keep, [other for other in alive if other != keep]))
-    kept = alive + rare_units
-    return Agglomeration([templates[k] for k in kept], [sizes[k] for k in kept],
-                         None if members is None else [members[k] for k in kept])
+    if n_units is None:  # a small cluster joined to no unit is one itself only on its spikes' evidence
+        alive = [k for k in alive if sizes[k] >= min_size or (
+            members is not None and is_unit(members[k], median(members[k], axis=0), shape_variation))]
+    return Agglomeration([templates[k] for k in alive], [sizes[k] for k in alive],
+                         None if members is None else [members[k] for k in alive])
 
 
 def merge_templates(templates: list[np.ndarray], sizes: list[int], n_units: int | None,
@@ -198,10 +218,11 @@ def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: in
         merge_below = 0.0
     local = local_clusters(snippets, sigma, pre, positions, seed)
     shift = merge_shift(n_taps)
-    merged = _merge_local(local, pre, merge_below, shift, min_size, 0.0)
+    noise_energy = float((np.asarray(sigma, dtype=np.float64) ** 2).sum()) * n_taps
+    merged = _merge_local(local, pre, merge_below, shift, min_size, 0.0, noise_energy)
     variation = shape_variation([m for m, size in zip(merged.members, merged.sizes) if size >= min_size])
     if variation > 0:
-        merged = _merge_local(local, pre, merge_below, shift, min_size, variation)
+        merged = _merge_local(local, pre, merge_below, shift, min_size, variation, noise_energy)
     templates, counts = merged.templates, merged.sizes
     copies = set(copy_units(np.stack(templates), np.asarray(counts), shift, pre).tolist())
     return ([t for k, t in enumerate(templates) if k not in copies],
@@ -209,7 +230,7 @@ def discover_units(snippets: np.ndarray, sigma: np.ndarray, pre: int, n_taps: in
 
 
 def _merge_local(local: LocalClusters, pre: int, merge_below: float, shift: int, min_size: int,
-                 variation: float) -> Agglomeration:
+                 variation: float, noise_energy: float) -> Agglomeration:
     """The local clusters merged within each peak channel, then over the probe."""
     kept = LocalClusters([], [], [])
     by_channel = np.array([t[:, pre].argmin() for t in local.templates])
@@ -217,12 +238,12 @@ def _merge_local(local: LocalClusters, pre: int, merge_below: float, shift: int,
         group = np.flatnonzero(by_channel == channel)
         merged = agglomerate([local.templates[k] for k in group], [local.sizes[k] for k in group], None,
                              merge_below, shift, min_size, [local.members[k] for k in group], separation=True,
-                             shape_variation=variation)
+                             shape_variation=variation, noise_energy=noise_energy)
         kept.templates += merged.templates
         kept.sizes += merged.sizes
         kept.members += merged.members
     return agglomerate(kept.templates, kept.sizes, None, merge_below, shift, min_size, kept.members,
-                       separation=True, shape_variation=variation)
+                       separation=True, shape_variation=variation, noise_energy=noise_energy)
 
 
 def initial_filters(traces: np.ndarray, n_taps: int, n_units: int | None = None, *,
