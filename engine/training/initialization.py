@@ -64,25 +64,19 @@ def _shifted(template: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
-def template_distance(a: np.ndarray, b: np.ndarray, corr: float) -> float:
+def template_distance(a: np.ndarray, b: np.ndarray, corr: float, noise_a: float = 0.0, noise_b: float = 0.0) -> float:
     """||a − b|| at the best shift, relative to the larger template.
 
     Shape and amplitude both count: two neurons with similar waveforms but
     amplitudes a factor of three apart (one near the electrode, one farther)
     stay apart, while clusters k-means cut out of one unit's amplitude
-    spread merge.
+    spread merge. ``noise_a`` and ``noise_b``, the expected energy of each template's own noise, are
+    taken out of every squared norm: a median of 50 snippets on 32 channels carries as much noise as a
+    unit near the threshold has signal, and two halves of that unit look as far apart as two units.
     """
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(np.sqrt(max(0.0, na * na + nb * nb - 2.0 * max(corr, 0.0) * na * nb)) / max(na, nb, 1e-12))
-
-
-def noise_free_distance(a: np.ndarray, b: np.ndarray, corr: float, noise_a: float, noise_b: float) -> float:
-    """``template_distance`` with the energy of the templates' own noise (``noise_a``, ``noise_b``:
-    expected squared norms) taken out: a median of 50 snippets on 32 channels carries as much noise as
-    a unit near the threshold has signal, and two halves of that unit look as far apart as two units."""
     na2, nb2 = float((a * a).sum()), float((b * b).sum())
     apart = na2 + nb2 - 2.0 * max(corr, 0.0) * np.sqrt(na2 * nb2) - noise_a - noise_b
-    return float(np.sqrt(max(0.0, apart) / max(na2 - noise_a, nb2 - noise_b, 1e-12)))
+    return float(np.sqrt(max(0.0, apart) / max(na2 - noise_a, nb2 - noise_b, 1e-24)))
 
 
 @dataclass
@@ -101,7 +95,7 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
     The cost of merging two clusters is their distance squared times the smaller cluster's size, so
     small clusters (overlaps, noise, one unit's outliers) are absorbed before two large ones are ever
     joined. For the cost, the distance is taken without the templates' own noise
-    (``noise_free_distance``; ``noise_energy`` is one snippet's, a cluster's median carries
+    (``template_distance``'s noise terms; ``noise_energy`` is one snippet's, a cluster's median carries
     ``MEDIAN_VARIANCE`` of it over its size): the pieces k-means cuts out of a unit near the
     threshold then find each other before a larger unit on their channel, which their noise made
     the nearest cluster to each. Merging
@@ -140,7 +134,7 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
             error = template_distance(templates[i], templates[j], c)
             if error <= never_below:
                 pairs[(min(i, j), max(i, j))] = (error, s if i < j else -s,
-                                                 noise_free_distance(templates[i], templates[j], c, noise(i), noise(j)))
+                                                 template_distance(templates[i], templates[j], c, noise(i), noise(j)))
         return pairs
 
     def distinct(keep: int, gone: int, error: float, shift: int) -> bool:
