@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.model.active_set import SparseCodes, cross_correlations, merge_spikes
+from engine.model.active_set import (ActiveSetProblem, Partners, SparseCodes, _cross_talk, cross_correlations,
+                                     merge_spikes)
 from engine.training.amplitude_floor import FLOOR_FRACTION, amplitude_floors
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.model.spectral import SpectralOperator
@@ -24,6 +25,38 @@ def test_filter_cross_correlations_match_their_definition(rng, channels, units, 
         # <h_u at m, h_v at m + d>: h_v starts d samples later
         expected = sum(w[u, :, t] @ w[v, :, t - d] for t in range(taps) if 0 <= t - d < taps)
         assert table[u, v, d + taps - 1] == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_lasso_gram_holds_the_filters_inner_products_of_interacting_units_only(rng):
+    """Entry (i, j) is <h_ui at k_i, h_uj at k_j> where the two units interact and the codes overlap."""
+    units, channels, taps, n = 5, 3, 12, 400
+    w = rng.standard_normal((units, channels, taps))
+    interacts = np.ones((units, units), dtype=bool)
+    interacts[0, 3] = interacts[3, 0] = interacts[1, 4] = interacts[4, 1] = False
+    key = np.sort(rng.integers(0, n, 120))
+    unit = rng.integers(0, units, 120)
+    gram = ActiveSetProblem(cross_correlations(torch.as_tensor(w)), Partners(interacts), n).gram(key, unit).toarray()
+    placed = np.zeros((120, channels, n + taps))
+    for i, (k, u) in enumerate(zip(key, unit)):
+        placed[i, :, k:k + taps] = w[u]
+    inner = np.einsum("ict,jct->ij", placed, placed)
+    expected = np.where(interacts[unit][:, unit], inner, 0.0)
+    np.testing.assert_allclose(gram, expected, atol=1e-9)
+
+
+def test_the_residual_cross_talk_is_the_codes_filters_correlated_with_every_partner(rng):
+    """HᵀHx from the cross-correlation table equals Hᵀ of the codes' reconstruction Hx."""
+    units, channels, taps, n, segments = 4, 3, 15, 500, 2
+    w = rng.standard_normal((units, channels, taps))
+    flat = rng.choice(segments * units * n, 60, replace=False)  # distinct codes, as the encoder's are
+    codes = SparseCodes(flat // (units * n), flat % n, (flat // n) % units, rng.random(60).astype(np.float32))
+    x = codes.to_dense(segments, units, n).double()
+    weight = torch.as_tensor(w)
+    reconstruction = F.conv_transpose1d(x, weight)  # (segments, channels, n + taps − 1)
+    expected = F.conv1d(reconstruction, weight)
+    got = _cross_talk(codes, cross_correlations(weight), Partners(np.ones((units, units), dtype=bool)),
+                      (segments, units, n))
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_noiseless_spikes_are_recovered_exactly_even_when_they_overlap(rng):
