@@ -137,12 +137,21 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
                                                  template_distance(templates[i], templates[j], c, noise(i), noise(j)))
         return pairs
 
+    medians: dict[int, np.ndarray] = {}  # of each cluster's members, until it merges
+
+    def member_median(k: int) -> np.ndarray:
+        if k not in medians:
+            medians[k] = median(members[k], axis=0)
+        return medians[k]
+
     def distinct(keep: int, gone: int, error: float, shift: int) -> bool:
         if not by_separation:
             return error > merge_below
         if error <= merge_below:  # pieces of one unit whose shape moved (residual drift) stay one
             return False
-        return separated(members[keep], _shifted(members[gone], shift))
+        # a cluster's median is its snippets' shifted with them: computed once, not at every partner tried
+        return separated(members[keep], _shifted(members[gone], shift), member_median(keep),
+                         _shifted(member_median(gone), shift))
 
     # distances are kept between merges: only the merged cluster's row changes
     distance = {}
@@ -161,12 +170,13 @@ def agglomerate(templates: list[np.ndarray], sizes: list[int], n_units: int | No
         sizes[keep] = total
         if members is not None:
             members[keep] = np.concatenate([members[keep], _shifted(members[gone], shift)])
+            medians.pop(keep, None)
         alive.remove(gone)
         distance = {key: value for key, value in distance.items() if gone not in key and keep not in key}
         distance.update(row(keep, [other for other in alive if other != keep]))
     if n_units is None:  # a small cluster joined to no unit is one itself only on its spikes' evidence
         alive = [k for k in alive if sizes[k] >= min_size or (
-            members is not None and is_unit(members[k], median(members[k], axis=0), shape_variation))]
+            members is not None and is_unit(members[k], member_median(k), shape_variation))]
     return Agglomeration([templates[k] for k in alive], [sizes[k] for k in alive],
                          None if members is None else [members[k] for k in alive])
 

@@ -84,15 +84,17 @@ def idle_units(counts: np.ndarray, coverage: float) -> np.ndarray:
 SEPARATION = 4.0  # standard deviations along the line joining two clusters
 
 
-def separated(a: np.ndarray, b: np.ndarray) -> bool:
+def separated(a: np.ndarray, b: np.ndarray, ta: np.ndarray | None = None, tb: np.ndarray | None = None) -> bool:
     """Whether two aligned clusters of noise-normalised snippets are two units.
 
-    Their spikes are projected on the line joining their templates (on the templates' support).
-    Cutting one unit's cloud in two, as k-means does along its widest direction, leaves the halves'
-    centres about 2.7 of their own standard deviations apart, whatever the unit's amplitude or
-    spread; two units lie further apart than ``SEPARATION`` of them.
+    Their spikes are projected on the line joining their templates (on the templates' support), the
+    clusters' medians unless ``ta`` and ``tb`` give them. Cutting one unit's cloud in two, as k-means
+    does along its widest direction, leaves the halves' centres about 2.7 of their own standard
+    deviations apart, whatever the unit's amplitude or spread; two units lie further apart than
+    ``SEPARATION`` of them.
     """
-    ta, tb = median(a, axis=0), median(b, axis=0)
+    ta = median(a, axis=0) if ta is None else ta
+    tb = median(b, axis=0) if tb is None else tb
     support = (np.abs(ta) > SUPPORT_LEVEL) | (np.abs(tb) > SUPPORT_LEVEL)
     direction = (ta - tb)[support]
     norm = np.linalg.norm(direction)
