@@ -21,7 +21,7 @@ from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import Recording
 from engine.sorting.double_codes import drop_double_codes
 from engine.sorting.same_neuron import same_neuron_groups
-from engine.sorting.sorter import REFRACTORY_MS, sort_recording
+from engine.sorting.sorter import REFRACTORY_MS, sort_recording, window_chunk
 from engine.training.trainer import Trainer, TrainConfig
 
 @dataclass(frozen=True)
@@ -194,7 +194,8 @@ class SortWorker(EngineWorker):
             if result is None:
                 return
         else:
-            result = sort_recording(rec, model, start=request.start, stop=stop, progress=progress)
+            chunk = None if request.whole else window_chunk(model, total)  # the window on both cores
+            result = sort_recording(rec, model, start=request.start, stop=stop, chunk=chunk, progress=progress)
         result = drop_double_codes(result, total)  # as engine.sorting.pipeline does
         if request.whole:
             result.merges = same_neuron_groups(result, model.filters(), rec.channel_positions, rec.n_samples)

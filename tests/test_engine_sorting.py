@@ -3,7 +3,8 @@ import numpy as np
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.noise import noise_std, universal_lambda
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording
-from engine.sorting.sorter import sort_recording
+from engine.sorting import sorter
+from engine.sorting.sorter import default_chunk, sort_recording, window_chunk
 
 
 def test_chunked_sorting_equals_one_pass():
@@ -27,3 +28,18 @@ def test_sorting_a_time_range_returns_only_spikes_inside_it():
     part = sort_recording(rec, model, start=20_000, stop=60_000)
     assert len(part) > 50
     assert part.times.min() >= 20_000 and part.times.max() < 60_000 + model.n_taps
+
+
+def test_the_window_on_screen_is_shared_among_the_sorting_threads_and_sorts_as_one_pass(monkeypatch):
+    rec = simulate_recording(SimulationConfig(minutes=0.2, seed=6))
+    lam = universal_lambda(float(np.median(noise_std(rec.traces()))), 3, 10_000)
+    model = ConvSparseAutoencoder(rec.ground_truth.waveforms, lam)
+    monkeypatch.setattr(sorter, "sorting_threads", lambda: 2)
+    assert window_chunk(model, 10_000) == 5_000  # one second at 10 kHz: half on each core
+    assert window_chunk(model, 100) == sorter.MIN_WINDOW_CHUNK_FILTERS * model.n_taps  # no chunk of a few taps
+    assert window_chunk(model, 10 ** 8) == default_chunk(model)  # a long stretch: the memory bound
+    one = sort_recording(rec, model, start=20_000, stop=30_000, chunk=10_000)
+    shared = sort_recording(rec, model, start=20_000, stop=30_000, chunk=window_chunk(model, 10_000))
+    assert len(one) > 10
+    np.testing.assert_array_equal(one.times, shared.times)
+    np.testing.assert_array_equal(one.units, shared.units)

@@ -19,6 +19,7 @@ from engine.recording.base import Recording
 
 MAX_WORKERS = 8  # threads sorting chunks at once
 CHUNK_VALUES = 1 << 22  # samples x (channels + units) per chunk: bounds memory
+MIN_WINDOW_CHUNK_FILTERS = 32
 REFRACTORY_MS = 1.0
 
 
@@ -83,6 +84,18 @@ def default_chunk(model: ConvSparseAutoencoder) -> int:
     return int(np.clip(CHUNK_VALUES // (model.n_channels + model.n_units), 1 << 14, 1 << 19))
 
 
+def sorting_threads() -> int:
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def window_chunk(model: ConvSparseAutoencoder, n_samples: int) -> int:
+    """Codes per chunk for a short stretch that is wanted at once (the window on screen after a λ
+    change): shared among the sorting threads, as one chunk it is solved on one. Chunks of at least
+    ``MIN_WINDOW_CHUNK_FILTERS`` filter lengths keep the margins read twice a small share."""
+    share = -(-n_samples // sorting_threads())
+    return int(min(default_chunk(model), max(share, MIN_WINDOW_CHUNK_FILTERS * model.n_taps)))
+
+
 def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
                    chunk: int | None = None, margin: int | None = None, start: int = 0,
                    stop: int | None = None, progress=None) -> SortResult:
@@ -109,7 +122,7 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
 
     times, units, amps = [], [], []
     # chunks are independent; torch, numpy and the sparse solver release the GIL for most of their work
-    with ThreadPoolExecutor(max(1, min(MAX_WORKERS, os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(sorting_threads()) as pool:
         for chunk_times, chunk_units, chunk_amps, n in pool.map(sort_chunk, range(start, max(start, n_codes_end),
                                                                                     chunk)):
             times.append(chunk_times)
