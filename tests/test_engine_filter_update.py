@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -35,3 +36,15 @@ def test_update_reports_the_batch_residual_of_the_filters_it_was_given(rng):
     update = LeastSquaresFilterUpdate()
     update(filters, y, codes)
     assert update.residual == pytest.approx(torch.sum((y - F.conv_transpose1d(codes, filters)) ** 2).item(), rel=1e-9)
+
+
+def test_the_normal_equations_are_solved_exactly_and_an_indefinite_system_still_gets_its_solution(rng):
+    from engine.training.filter_update import _solve
+
+    basis = rng.standard_normal((60, 40))
+    system, rhs = basis.T @ basis + 1e-3 * np.eye(40), rng.standard_normal((40, 3))
+    np.testing.assert_allclose(_solve(torch.from_numpy(system), torch.from_numpy(rhs)).numpy(),
+                               np.linalg.solve(system, rhs), rtol=1e-9, atol=1e-12)
+    indefinite = np.diag([2.0, -1.0, 0.5])  # no Cholesky factor: solved by LU instead
+    np.testing.assert_allclose(_solve(torch.from_numpy(indefinite), torch.ones(3, 1, dtype=torch.float64)).numpy(),
+                               [[0.5], [-1.0], [2.0]])
