@@ -56,7 +56,10 @@ def local_clusters(snippets: np.ndarray, sigma: np.ndarray, peak_tap: int, posit
         local = normalised[index][:, neighbours, :].reshape(len(index), -1)
         n_features = min(MAX_FEATURES, max(MIN_FEATURES, FEATURES_PER_CHANNEL * len(neighbours)),
                          local.shape[1], len(index))
-        features = PCA(n_features, svd_solver="covariance_eigh").fit_transform(local)
+        # both exact: the eigenvectors of the features' covariance cost d³ whatever the count n, an SVD of
+        # the snippets n²d (1,400 features of 300 crossings: 0.46 against 0.04 s on one core)
+        solver = "covariance_eigh" if len(index) >= local.shape[1] else "full"
+        features = PCA(n_features, svd_solver=solver).fit_transform(local)
         n_clusters = int(np.clip(len(index) // SPIKES_PER_CLUSTER, 1, MAX_CLUSTERS_PER_GROUP))
         labels = (np.zeros(len(index), dtype=int) if n_clusters == 1 else
                   KMeans(n_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(features))
