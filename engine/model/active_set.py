@@ -132,7 +132,6 @@ class Partners:
     """For each unit, the units whose filters overlap its own enough to interact (``INTERACTION_FLOOR``)."""
 
     def __init__(self, interacts: np.ndarray):
-        self.interacts = interacts
         self.count = interacts.sum(axis=1)
         self.start = np.cumsum(self.count) - self.count
         self.units = np.nonzero(interacts)[1]
