@@ -195,7 +195,8 @@ class SortWorker(EngineWorker):
                 return
         else:
             chunk = None if request.whole else window_chunk(model, total)  # the window on both cores
-            result = sort_recording(rec, model, start=request.start, stop=stop, chunk=chunk, progress=progress)
+            result = sort_recording(rec, model, start=request.start, stop=stop, chunk=chunk, progress=progress,
+                                    keep_correlations=not request.whole)  # the next λ re-sorts this window
         result = drop_double_codes(result, total)  # as engine.sorting.pipeline does
         if request.whole:
             result.merges = same_neuron_groups(result, model.filters(), rec.channel_positions, rec.n_samples)

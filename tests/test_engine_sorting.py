@@ -4,6 +4,8 @@ from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.noise import noise_std, universal_lambda
 from engine.groundtruth.simulate import SimulationConfig, simulate_recording
 from engine.sorting import sorter
+from engine.model import active_set
+from engine.model.active_set import cached_encoder
 from engine.sorting.sorter import default_chunk, sort_recording, window_chunk
 
 
@@ -43,3 +45,42 @@ def test_the_window_on_screen_is_shared_among_the_sorting_threads_and_sorts_as_o
     assert len(one) > 10
     np.testing.assert_array_equal(one.times, shared.times)
     np.testing.assert_array_equal(one.units, shared.units)
+
+
+def test_a_window_sorted_again_with_another_lambda_reuses_its_correlations_and_sorts_as_afresh():
+    rec = simulate_recording(SimulationConfig(minutes=0.2, seed=6))
+    lam = universal_lambda(float(np.median(noise_std(rec.traces()))), 3, 10_000)
+    model = ConvSparseAutoencoder(rec.ground_truth.waveforms, lam)
+    encoder = cached_encoder(model)
+    correlate, calls = encoder.operator.correlate, []
+    encoder.operator.correlate = lambda y: calls.append(1) or correlate(y)
+    window = dict(start=20_000, stop=30_000, chunk=5_000)
+    sort_recording(rec, model, keep_correlations=True, **window)
+    assert len(calls) == 2  # one per chunk
+    for factor in (0.5, 2.0):
+        model.lam = factor * lam
+        before = len(calls)
+        again = sort_recording(rec, model, keep_correlations=True, **window)
+        assert len(calls) == before  # Hᵀy does not depend on lambda: kept
+        afresh = sort_recording(rec, model, **window)
+        assert len(calls) == before + 2  # without the flag every chunk is correlated
+        assert len(again) > 10
+        np.testing.assert_array_equal(again.times, afresh.times)
+        np.testing.assert_array_equal(again.units, afresh.units)
+        np.testing.assert_array_equal(again.amplitudes, afresh.amplitudes)
+    other = simulate_recording(SimulationConfig(minutes=0.2, seed=7))  # same stretch, another recording
+    sort_recording(other, model, keep_correlations=True, **window)
+    assert len(calls) == 8
+
+
+def test_the_kept_correlations_stay_within_their_memory_bound(monkeypatch):
+    rec = simulate_recording(SimulationConfig(minutes=0.2, seed=6))
+    model = ConvSparseAutoencoder(rec.ground_truth.waveforms, 1.0)
+    one_chunk = 3 * (5_000 + 8 * model.n_taps) * 4  # units x codes read x float32 (about)
+    monkeypatch.setattr(active_set, "CORRELATIONS_KEPT_BYTES", 3 * one_chunk)
+    encoder = cached_encoder(model)
+    for start in range(0, 60_000, 10_000):  # scrolling: six windows of two chunks
+        sort_recording(rec, model, start=start, stop=start + 10_000, chunk=5_000, keep_correlations=True)
+        kept = sum(c.nbytes for c in encoder._correlations.values())
+        assert 0 < kept <= 3 * one_chunk
+    assert len(encoder._correlations) >= 2  # the last window's chunks

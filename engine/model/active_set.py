@@ -34,7 +34,9 @@ filters' cross-correlations, recovers them.
 """
 from __future__ import annotations
 
+import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,7 @@ MAX_REFITS = 5
 NNLS_STEPS = 200  # projected-gradient steps when the refits run out
 CROSS_TALK_BATCH = 1 << 22  # values added at once by the residual's cross-talk (bounds its memory)
 RIDGE = 1e-6  # relative to the diagonal: keeps the refit solvable where two codes are nearly parallel
+CORRELATIONS_KEPT_BYTES = 256 << 20  # Hᵀy of the last stretches sorted with a key (the window on screen)
 
 
 @dataclass
@@ -232,15 +235,18 @@ class ActiveSetEncoder:
         self.table = cross_correlations(weight)
         # units whose filters barely overlap (far apart on a probe) are treated as not interacting
         self.partners = Partners(np.abs(self.table).max(axis=2) >= INTERACTION_FLOOR)
+        self._correlations: OrderedDict = OrderedDict()  # key -> Hᵀy, the most recent last
+        self._correlations_lock = threading.Lock()  # chunks are encoded on several threads
 
-    def encode(self, y: torch.Tensor, lam: float | None = None) -> SparseCodes:
-        """Codes of segments y (batch, channels, n)."""
+    def encode(self, y: torch.Tensor, lam: float | None = None, key=None) -> SparseCodes:
+        """Codes of segments y (batch, channels, n). With a ``key`` naming y (hashable; equal keys for
+        equal data), y's correlation is kept for the next call with the same key: it does not depend on
+        lambda, and a λ change re-sorts the same window."""
         model = self.model
         lam = model.lam if lam is None else lam
         n_codes = y.shape[-1] - model.n_taps + 1
         problem = ActiveSetProblem(self.table, self.partners, n_codes)
-        with torch.no_grad():
-            correlation = self.operator.correlate(y).cpu().numpy()
+        correlation = self._correlation(y, key)
         levels = self.candidate_levels(lam)
         segment, position, unit, x = self._solve(problem, correlation, *_candidates(correlation, levels), lam)
         if self.neighbours:
@@ -252,6 +258,23 @@ class ActiveSetEncoder:
             segment, position, unit, x = self._solve(problem, correlation, *candidates, lam)
         keep = x > 0
         return SparseCodes(segment[keep], position[keep], self.unit_ids[unit[keep]], x[keep].astype(np.float32))
+
+    def _correlation(self, y: torch.Tensor, key) -> np.ndarray:
+        with self._correlations_lock:
+            kept = self._correlations.get(key) if key is not None else None
+            if kept is not None:
+                self._correlations.move_to_end(key)
+                return kept
+        with torch.no_grad():
+            correlation = self.operator.correlate(y).cpu().numpy()
+        if key is not None:
+            correlation.setflags(write=False)  # shared with later calls: nothing may write into it
+            with self._correlations_lock:
+                self._correlations[key] = correlation
+                while (len(self._correlations) > 1 and
+                       sum(c.nbytes for c in self._correlations.values()) > CORRELATIONS_KEPT_BYTES):
+                    self._correlations.popitem(last=False)  # the oldest; the newest stays
+        return correlation
 
     def label(self, spikes: SparseCodes) -> SparseCodes:
         """Spikes (``merge_spikes`` of ``encode``) with each leader's spike moved to its amplitude band."""

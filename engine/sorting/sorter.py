@@ -7,6 +7,7 @@ is bounded by the chunk size whatever the recording's length.
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -70,11 +71,12 @@ def default_thresholds(model: ConvSparseAutoencoder, fraction: float = DETECT_FR
 
 
 def chunk_spikes(model: ConvSparseAutoencoder, traces: np.ndarray, thresholds: np.ndarray,
-                 encoder: ActiveSetEncoder | None = None):
-    """(code index, unit, amplitude) of the spikes above their unit's threshold in a (samples, channels) window."""
+                 encoder: ActiveSetEncoder | None = None, key=None):
+    """(code index, unit, amplitude) of the spikes above their unit's threshold in a (samples, channels)
+    window (``key``: see ``ActiveSetEncoder.encode``)."""
     y = torch.from_numpy(np.ascontiguousarray(traces.T))[None].to(model.weight.device)
     encoder = encoder or ActiveSetEncoder(model)
-    spikes = encoder.label(merge_spikes(encoder.encode(y), model.peak_distance))
+    spikes = encoder.label(merge_spikes(encoder.encode(y, key=key), model.peak_distance))
     keep = spikes.value > thresholds[spikes.unit]
     return spikes.position[keep], spikes.unit[keep], spikes.value[keep]
 
@@ -98,8 +100,12 @@ def window_chunk(model: ConvSparseAutoencoder, n_samples: int) -> int:
 
 def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresholds=None,
                    chunk: int | None = None, margin: int | None = None, start: int = 0,
-                   stop: int | None = None, progress=None) -> SortResult:
-    """Spikes of every unit between ``start`` and ``stop`` (samples)."""
+                   stop: int | None = None, progress=None, keep_correlations: bool = False) -> SortResult:
+    """Spikes of every unit between ``start`` and ``stop`` (samples).
+
+    ``keep_correlations``: the model's encoder keeps each chunk's Hᵀy (the most recent, up to
+    ``CORRELATIONS_KEPT_BYTES``), so that sorting the same stretch again with another lambda or floors
+    skips it (the window on screen; for a whole recording the kept chunks would only take memory)."""
     taps = model.n_taps
     if chunk is None:
         chunk = default_chunk(model)
@@ -115,7 +121,9 @@ def sort_recording(recording: Recording, model: ConvSparseAutoencoder, *, thresh
         hi = min(lo + chunk, n_codes_end)
         read_lo = max(0, lo - margin)
         read_hi = min(recording.n_samples, hi + margin + taps - 1)
-        idx, unit, amp = chunk_spikes(model, recording.traces(read_lo, read_hi), thresholds, encoder)
+        # the recording by weak reference: the key neither keeps it alive nor matches a later one at its id
+        key = (weakref.ref(recording), read_lo, read_hi) if keep_correlations else None
+        idx, unit, amp = chunk_spikes(model, recording.traces(read_lo, read_hi), thresholds, encoder, key)
         idx = idx + read_lo
         keep = (idx >= lo) & (idx < hi)
         return idx[keep] + offsets[unit[keep]], unit[keep], amp[keep], hi - lo
