@@ -8,7 +8,9 @@ from engine.model.amplitude_bands import AmplitudeBands
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import ArrayRecording
 from engine.sorting.sorter import sort_recording
-from engine.training.amplitude_modes import add_bands, band_floors, cut_codes, in_turns, without_bands
+from scipy.stats import skewnorm
+
+from engine.training.amplitude_modes import add_bands, band_floors, cut_codes, in_turns, two_sizes, without_bands
 
 NOISE_UV = 6.0
 
@@ -39,6 +41,19 @@ def test_codes_are_cut_only_where_the_modes_lie_apart_against_their_spread():
     assert len(parts) == 2
     assert abs(np.median(two[parts[0]]) - 40.0) < 3 and abs(np.median(two[parts[1]]) - 100.0) < 3
     assert sorted(np.concatenate(parts).tolist()) == list(range(len(two)))
+
+
+def test_one_lopsided_size_is_not_cut_where_two_means_would_cut_it():
+    # samples of one skew-normal size (a trail to lower codes, as where the encoder shares a unit's
+    # spikes with a similar filter) that 2-means cuts into halves as far apart as two neurons
+    for seed in (25, 210, 263, 310, 312):
+        codes = skewnorm.rvs(-5, loc=430, scale=30, size=60, random_state=seed)
+        assert len(cut_codes(codes)) == 1, seed
+    rng = np.random.default_rng(2)
+    small_neuron = np.r_[rng.normal(748.0, 12.0, 500), rng.normal(430.0, 25.0, 14)]  # a few spikes of a second size
+    parts = cut_codes(small_neuron)
+    assert [len(p) for p in parts] == [14, 500]
+    assert two_sizes(small_neuron, [small_neuron[p] for p in parts])
 
 
 def test_sizes_that_take_turns_over_the_recording_are_one_drifting_neuron():
