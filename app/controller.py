@@ -70,6 +70,9 @@ class Controller(WorkerThreads, QObject):
         self.hide_noise = False  # clusters labelled noise: hidden (True) or greyed in every view
         self.min_amplitudes: np.ndarray | None = None
         self.spikes: SortResult | None = None
+        # the last spikes were a window's re-sort spliced into the whole sort's: the same units, and
+        # only the stretch on screen changed (the views of the whole units wait for the next whole sort)
+        self.spikes_spliced = False
         self.sorted_seconds = 0.0  # how much of the recording the spikes cover (the visible window while training)
         self.history = empty_history()
         self.noise_sigma: np.ndarray | None = None
@@ -319,7 +322,8 @@ class Controller(WorkerThreads, QObject):
     def _on_sorted(self, request: SortRequest, result: SortResult) -> None:
         if self._closing or request.recording is not self.recording:
             return
-        if request.whole or self.spikes is None or self.spikes.n_units != result.n_units:
+        self.spikes_spliced = not (request.whole or self.spikes is None or self.spikes.n_units != result.n_units)
+        if not self.spikes_spliced:
             self.spikes = result
             stop = self.recording.n_samples if request.stop is None else request.stop
             self.sorted_seconds = (stop - request.start) / self.recording.sampling_rate

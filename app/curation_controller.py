@@ -50,6 +50,9 @@ def measure_in_process(recording, n_spikes: int, n_clusters: int) -> bool:
 
 class CurationController(QObject):
     changed = pyqtSignal()  # clusters, labels or notes changed (also after a re-sort)
+    # a window's re-sort spliced into the spikes: the clusters are the same, their spikes changed on
+    # screen only (Traces, Raster); ``changed`` follows with the next whole sort
+    windowChanged = pyqtSignal()
     measured = pyqtSignal()  # quality metrics and merge evidence arrived for the current clusters
     spikeSelectionChanged = pyqtSignal(object)  # indices into controller.spikes
 
@@ -93,6 +96,12 @@ class CurationController(QObject):
         if spikes is None:
             return
         c = self.curation
+        if c is not None and c.n_units == spikes.n_units and self.controller.spikes_spliced:
+            c.rebase(spikes.times, spikes.units, spikes.n_units)
+            self._quality_timer.start()
+            self.select_spikes([])
+            self.windowChanged.emit()
+            return
         if c is not None and c.n_units == spikes.n_units:
             c.rebase(spikes.times, spikes.units, spikes.n_units)
         elif self.session_path is not None and c is None:

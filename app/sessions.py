@@ -101,5 +101,6 @@ def load_session(c, path) -> bool:
     c.lambdaChanged.emit(c.lam)
     c.filtersChanged.emit(c.filters)
     c.historyChanged.emit()
+    c.spikes_spliced = False  # a session's spikes: every view shows them
     c.spikesChanged.emit(c.spikes)
     return True

@@ -71,6 +71,7 @@ class RasterView(QWidget):
         self.plot.getViewBox().sigResized.connect(lambda *_: self._label_rows())
         self.band.sigRegionChanged.connect(self._on_band)
         self.curation.changed.connect(self.show_clusters)
+        self.curation.windowChanged.connect(self._show_window_spikes)
         controller.selectionChanged.connect(lambda _: self._style_rows())
         controller.recordingChanged.connect(self._on_recording)
 
@@ -133,6 +134,12 @@ class RasterView(QWidget):
         self.density.setData(table.edges_s, counts, stepMode="center")
         self.overview.setYRange(0, max(1.0, float(counts.max()) if len(counts) else 1.0), padding=0.05)
         self._style_rows()
+
+    def _show_window_spikes(self) -> None:
+        """A window's re-sort: the rows and the overview stand, the window's ticks change."""
+        if self.controller.spikes is not None and len(self.row_ids):
+            self._set_spikes(self.controller.spikes)
+        self._draw_ticks()
 
     def _label_rows(self) -> None:
         """Each row's unit id on the axis; with more rows than fit, every k-th, so that labels stay

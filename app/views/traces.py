@@ -59,6 +59,7 @@ class TraceView(QWidget):
         controller.recordingChanged.connect(self._on_recording)
         controller.traceWindowLoaded.connect(self._on_window)
         controller.curation.changed.connect(self._on_curation)
+        controller.curation.windowChanged.connect(self._draw_spikes)  # the same clusters and styles
         controller.traceChannelsChanged.connect(lambda _: self._on_channels())
         controller.selectionChanged.connect(lambda _: self._on_curation())
         controller.centerRequested.connect(self.center_on)
