@@ -66,7 +66,7 @@ def two_sizes(values: np.ndarray, halves: list[np.ndarray]) -> bool:
     units at 11x and 13x the noise were each cut so in two, with one mode and a tail; the skew-normal
     fits them as well as two sizes do, where the bands of two neurons fit it far worse (the bands
     that held two true units on the suite's single contacts, tetrodes and this probe gained from 20
-    to 4000 in BIC, the two cut units lost 6 and 1.5).
+    to 2200 in BIC, the two cut units lost 6 and 1.5).
     """
     n = len(values)
     spread = values.std()
