@@ -117,14 +117,21 @@ class ActiveSetProblem:
         n = len(key)
         if n == 0:
             return sparse.csr_matrix((0, 0))
-        by_unit = np.lexsort((key, unit))  # candidates ordered by unit, then time
-        span = int(key[-1]) + 2 * reach + 1  # unit * span + key orders them so, with no block touching the next
-        ordered = unit[by_unit] * span + key[by_unit]
+        # candidates ordered by unit, then time, in cells of one unit and ``reach + 1`` samples: a partner's
+        # candidates within reach lie in two or three cells, found by indexing rather than by a binary search
+        # (which took half of the Gram matrix's time: 39 of 85 ms for 1 s of 300 units on 384 channels)
+        width = reach + 1
+        by_unit = np.lexsort((key, unit))
+        n_cells = int(key[-1]) // width + 2
+        cell = unit[by_unit] * n_cells + key[by_unit] // width
+        starts = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=self.table.shape[0] * n_cells))])
         rows, other = self.partners.of(unit)
-        lo = np.searchsorted(ordered, other * span + key[rows] - reach, side="left")
-        hi = np.searchsorted(ordered, other * span + key[rows] + reach, side="right")
+        lo = starts[other * n_cells + np.maximum(key[rows] - reach, 0) // width]
+        hi = starts[other * n_cells + (key[rows] + reach) // width + 1]
         rows = np.repeat(rows, hi - lo)
         cols = by_unit[_ranges(lo, hi - lo)]
+        near = np.abs(key[cols] - key[rows]) <= reach
+        rows, cols = rows[near], cols[near]
         values = self.table[unit[rows], unit[cols], key[cols] - key[rows] + reach]
         gram = sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
         gram.sort_indices()  # the same order of summation in every product, whichever way it was built
