@@ -96,14 +96,13 @@ class CurationController(QObject):
         if spikes is None:
             return
         c = self.curation
-        if c is not None and c.n_units == spikes.n_units and self.controller.spikes_spliced:
-            c.rebase(spikes.times, spikes.units, spikes.n_units)
-            self._quality_timer.start()
-            self.select_spikes([])
-            self.windowChanged.emit()
-            return
         if c is not None and c.n_units == spikes.n_units:
             c.rebase(spikes.times, spikes.units, spikes.n_units)
+            if self.controller.spikes_spliced:  # the same clusters: only the window's views change
+                self._quality_timer.start()
+                self.select_spikes([])
+                self.windowChanged.emit()
+                return
         elif self.session_path is not None and c is None:
             self.curation = open_curation(self.session_path, self._saved, spikes.times, spikes.units,
                                           spikes.n_units, spikes.sampling_rate, notify=self.controller.report_error)

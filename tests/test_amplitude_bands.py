@@ -3,13 +3,12 @@ each band a unit; found on a single contact, kept through a model rebuilt from i
 import numpy as np
 import pytest
 import torch
+from scipy.stats import skewnorm
 
 from engine.model.amplitude_bands import AmplitudeBands
 from engine.model.autoencoder import ConvSparseAutoencoder
 from engine.recording.base import ArrayRecording
 from engine.sorting.sorter import sort_recording
-from scipy.stats import skewnorm
-
 from engine.training.amplitude_modes import add_bands, band_floors, cut_codes, in_turns, two_sizes, without_bands
 
 NOISE_UV = 6.0

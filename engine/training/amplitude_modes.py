@@ -70,7 +70,7 @@ def two_sizes(values: np.ndarray, halves: list[np.ndarray]) -> bool:
     """
     n = len(values)
     spread = values.std()
-    if n < 2 * MIN_UNIT_SNIPPETS or spread == 0:
+    if n < MIN_SPLIT or spread == 0:
         return False
     z = ((values - values.mean()) / spread)[:, None]
     starts = [(h - values.mean()) / spread for h in halves]
