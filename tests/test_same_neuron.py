@@ -54,6 +54,18 @@ def test_a_neuron_that_fires_in_turns_on_two_nearby_filters_is_one_group():
     assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
 
 
+def test_drift_pieces_of_two_neurons_that_take_turns_at_different_rates_stay_apart():
+    """A slow neuron's piece during the bumps and a fast neuron's at rest take turns as one neuron's
+    pieces do; the slow neuron's two pieces are one group, the fast neuron's piece is not in it."""
+    rng = np.random.default_rng(4)
+    filters = np.zeros((3, 8, TAPS), np.float32)
+    filters[0, :4] = _waveform(1.0)  # the slow neuron at rest
+    filters[1, :4] = _waveform(1.6)  # the slow neuron during the bumps
+    filters[2, :4] = _waveform(1.3)  # the fast neuron at rest; its piece during the bumps is elsewhere
+    trains = [_poisson(rng, 2.0, REST), _poisson(rng, 2.0, BUMPS), _poisson(rng, 20.0, REST)]
+    assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
+
+
 def test_units_of_unlike_waveforms_are_not_merged_even_in_turns():
     rng = np.random.default_rng(1)
     filters = np.zeros((2, 8, TAPS), np.float32)

@@ -9,7 +9,8 @@ kinds of evidence say so, both measured against what two independent neurons wou
   suite's non-rigidly drifting 32-channel probe, four units of 15-28x the noise at recall 0.61
   each). Independent neurons are active in the same seconds as often as their activities give by
   chance; the two halves of one neuron take turns: the 1 s bins in which both fire are fewer than
-  half of what independence gives.
+  half of what independence gives, and each half fires at the neuron's one rate in the bins it has
+  alone (pieces of two neurons, one at rest and one in the bump, take turns too, at their own rates).
 - **One refractory period.** Two filters of one neuron's waveform (its spikes alone, and with a
   small neighbour's on them, trained onto the same shape) split its spikes at random, and no spike
   of one comes within the neuron's refractory period of a spike of the other: their coincidences
@@ -74,17 +75,40 @@ def binned_counts(result: SortResult, bin_samples: int, n_bins: int) -> np.ndarr
 
 def fire_in_turns(result: SortResult, first, second, n_samples: int) -> np.ndarray:
     """Of each pair, whether the 1 s bins in which both fire are beyond chance fewer than half of
-    what their activities give."""
+    what their activities give, at one rate: each unit fires as often in the bins it has alone as the
+    other does in its own."""
     bin_samples = max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate)))
     n_bins = int(n_samples // bin_samples)
     if n_bins < 2:
         return np.zeros(len(first), dtype=bool)
-    active = binned_counts(result, bin_samples, n_bins) > 0
+    counts = binned_counts(result, bin_samples, n_bins)
+    active = counts > 0
     chance = active.mean(axis=1)[first] * active.mean(axis=1)[second]
     testable = n_bins * chance >= 1.0
     both = (active[first] & active[second]).sum(axis=1)
     p = binom.cdf(both, n_bins, 0.5 * chance) * max(1, int(testable.sum()))
-    return testable & (p < FALSE_ALARM)
+    in_turns = testable & (p < FALSE_ALARM)
+    in_turns[in_turns] = one_rate(counts, first[in_turns], second[in_turns])
+    return in_turns
+
+
+def one_rate(counts: np.ndarray, first, second) -> np.ndarray:
+    """Of each pair of units that take turns, whether they fire at one rate in the bins each has alone.
+
+    Two neurons whose drift pieces take turns (one active while the probe is displaced, the other
+    at rest) are in turns too, but a neuron's rate does not change with the filter that codes it: on
+    the suite's zigzag-and-bumps probe a 2.2 Hz neuron's piece and a 21 Hz neuron's took turns. Given
+    the spikes of both in the bins that only one of them has, the first unit's share is binomial in
+    its share of those bins; a share beyond chance (two-sided, ``FALSE_ALARM`` over the pairs) says
+    two rates."""
+    alone_first = (counts[first] > 0) & (counts[second] == 0)
+    alone_second = (counts[second] > 0) & (counts[first] == 0)
+    spikes_first = (counts[first] * alone_first).sum(axis=1)
+    spikes = spikes_first + (counts[second] * alone_second).sum(axis=1)
+    bins_first, bins = alone_first.sum(axis=1), (alone_first | alone_second).sum(axis=1)
+    share = np.divide(bins_first, bins, out=np.full(len(bins), 0.5), where=bins > 0)
+    tail = np.minimum(binom.cdf(spikes_first, spikes, share), binom.sf(spikes_first - 1, spikes, share))
+    return np.minimum(1.0, 2 * tail) * max(1, len(first)) >= FALSE_ALARM
 
 
 def coincidences(times_a: np.ndarray, times_b: np.ndarray, low: int, high: int) -> int:
