@@ -54,6 +54,21 @@ def test_a_neuron_that_fires_in_turns_on_two_nearby_filters_is_one_group():
     assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
 
 
+def test_a_neuron_handed_from_filter_to_filter_slowly_as_the_probe_moves_is_one_group():
+    """A zigzag moves the probe through the displacement between the two footprints over seconds:
+    in those seconds the neuron's spikes go to either filter, and both fire in many bins."""
+    rng = np.random.default_rng(5)
+    filters = np.zeros((2, 8, TAPS), np.float32)
+    filters[0, :4], filters[1, :4] = _waveform(1.0), _waveform(1.6)
+    spikes = _poisson(rng, 8.0, [(0, SECONDS)])
+    seconds = spikes / RATE
+    period, ramp = 40.0, 6.0  # the displacement's zigzag, and the seconds of each hand-over
+    phase = np.abs((seconds % period) - period / 2) - (period / 4 - ramp / 2)  # 0 .. ramp within a hand-over
+    to_second = rng.uniform(0, ramp, len(spikes)) < phase
+    result = _result([spikes[~to_second], spikes[to_second]])
+    assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
+
+
 def test_drift_pieces_of_two_neurons_that_take_turns_at_different_rates_stay_apart():
     """A slow neuron's piece during the bumps and a fast neuron's at rest take turns as one neuron's
     pieces do; the slow neuron's two pieces are one group, the fast neuron's piece is not in it."""

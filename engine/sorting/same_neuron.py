@@ -9,8 +9,10 @@ kinds of evidence say so, both measured against what two independent neurons wou
   suite's non-rigidly drifting 32-channel probe, four units of 15-28x the noise at recall 0.61
   each). Independent neurons are active in the same seconds as often as their activities give by
   chance; the two halves of one neuron take turns: the 1 s bins in which both fire are fewer than
-  half of what independence gives, and each half fires at the neuron's one rate in the bins it has
-  alone (pieces of two neurons, one at rest and one in the bump, take turns too, at their own rates).
+  independence gives (not none: while the probe moves through the displacement between the two
+  footprints the neuron's spikes go to both), and each half fires at the neuron's one rate in the
+  bins it has alone (pieces of two neurons, one at rest and one in the bump, take turns too, at their
+  own rates: four such pairs on the suite's zigzag-and-bumps probe, none of the nine true ones).
 - **One refractory period.** Two filters of one neuron's waveform (its spikes alone, and with a
   small neighbour's on them, trained onto the same shape) split its spikes at random, and no spike
   of one comes within the neuron's refractory period of a spike of the other: their coincidences
@@ -74,9 +76,9 @@ def binned_counts(result: SortResult, bin_samples: int, n_bins: int) -> np.ndarr
 
 
 def fire_in_turns(result: SortResult, first, second, n_samples: int) -> np.ndarray:
-    """Of each pair, whether the 1 s bins in which both fire are beyond chance fewer than half of
-    what their activities give, at one rate: each unit fires as often in the bins it has alone as the
-    other does in its own."""
+    """Of each pair, whether the 1 s bins in which both fire are beyond chance fewer than their
+    activities give, at one rate: each unit fires as often in the bins it has alone as the other does
+    in its own."""
     bin_samples = max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate)))
     n_bins = int(n_samples // bin_samples)
     if n_bins < 2:
@@ -86,7 +88,7 @@ def fire_in_turns(result: SortResult, first, second, n_samples: int) -> np.ndarr
     chance = active.mean(axis=1)[first] * active.mean(axis=1)[second]
     testable = n_bins * chance >= 1.0
     both = (active[first] & active[second]).sum(axis=1)
-    p = binom.cdf(both, n_bins, 0.5 * chance) * max(1, int(testable.sum()))
+    p = binom.cdf(both, n_bins, chance) * max(1, int(testable.sum()))
     in_turns = testable & (p < FALSE_ALARM)
     in_turns[in_turns] = one_rate(counts, first[in_turns], second[in_turns])
     return in_turns
