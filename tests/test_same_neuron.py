@@ -69,6 +69,20 @@ def test_a_neuron_handed_from_filter_to_filter_slowly_as_the_probe_moves_is_one_
     assert same_neuron_groups(result, filters, POSITIONS, SECONDS * RATE) == [[0, 1]]
 
 
+def test_a_neuron_in_three_pieces_two_of_which_share_some_seconds_is_one_group():
+    """Where the third piece shares seconds with the second, it has only part of the neuron's spikes
+    in the bins the first piece leaves it: only the first two together show the neuron's rate."""
+    rng = np.random.default_rng(6)
+    filters = np.zeros((3, 8, TAPS), np.float32)
+    filters[0, :4], filters[1, :4], filters[2, :4] = _waveform(1.0), _waveform(1.6), _waveform(1.3)
+    shared = _poisson(rng, 10.0, [(250, 265)])
+    to_third = rng.uniform(size=len(shared)) < 0.2
+    trains = [_poisson(rng, 10.0, [(0, 150)]),
+              np.sort(np.r_[_poisson(rng, 10.0, [(150, 250)]), shared[~to_third]]),
+              np.sort(np.r_[shared[to_third], _poisson(rng, 10.0, [(265, 300)])])]
+    assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == [[0, 1, 2]]
+
+
 def test_drift_pieces_of_two_neurons_that_take_turns_at_different_rates_stay_apart():
     """A slow neuron's piece during the bumps and a fast neuron's at rest take turns as one neuron's
     pieces do; the slow neuron's two pieces are one group, the fast neuron's piece is not in it."""

@@ -75,42 +75,52 @@ def binned_counts(result: SortResult, bin_samples: int, n_bins: int) -> np.ndarr
     return counts
 
 
-def fire_in_turns(result: SortResult, first, second, n_samples: int) -> np.ndarray:
-    """Of each pair, whether the 1 s bins in which both fire are beyond chance fewer than their
-    activities give, at one rate: each unit fires as often in the bins it has alone as the other does
-    in its own."""
+def turns_p(active_a: np.ndarray, active_b: np.ndarray) -> float:
+    """Chance that the bins in which both fire are as few as seen, were the two independent."""
+    chance = active_a.mean() * active_b.mean()
+    return float(binom.cdf(np.count_nonzero(active_a & active_b), len(active_a), chance))
+
+
+def one_rate_p(counts_a: np.ndarray, counts_b: np.ndarray) -> float:
+    """Chance (two-sided) of the first unit's share of the spikes in the bins that only one of them
+    has, were both to fire at one rate: binomial in its share of those bins."""
+    alone_a, alone_b = (counts_a > 0) & (counts_b == 0), (counts_b > 0) & (counts_a == 0)
+    spikes_a = int(counts_a[alone_a].sum())
+    spikes = spikes_a + int(counts_b[alone_b].sum())
+    bins = np.count_nonzero(alone_a | alone_b)
+    if spikes == 0:
+        return 1.0
+    share = np.count_nonzero(alone_a) / bins
+    return min(1.0, 2 * min(binom.cdf(spikes_a, spikes, share), binom.sf(spikes_a - 1, spikes, share)))
+
+
+def join_in_turns(result: SortResult, first, second, n_samples: int, groups: Groups) -> None:
+    """Join the groups of pairs that take turns: the 1 s bins in which both fire are beyond chance
+    fewer than independence gives, and the two fire at one rate in the bins each has alone.
+
+    A neuron's rate does not change with the filter that codes it, but pieces of two neurons, one
+    at rest and one in the bump, take turns too. Pairs are joined from the clearest turns on, and
+    each join is tested between the groups so far: a neuron in three pieces has its spikes in one
+    bin split between two of them, and only the two together fire at its rate."""
     bin_samples = max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate)))
     n_bins = int(n_samples // bin_samples)
-    if n_bins < 2:
-        return np.zeros(len(first), dtype=bool)
+    if n_bins < 2 or len(first) == 0:
+        return
     counts = binned_counts(result, bin_samples, n_bins)
     active = counts > 0
-    chance = active.mean(axis=1)[first] * active.mean(axis=1)[second]
-    testable = n_bins * chance >= 1.0
-    both = (active[first] & active[second]).sum(axis=1)
-    p = binom.cdf(both, n_bins, chance) * max(1, int(testable.sum()))
-    in_turns = testable & (p < FALSE_ALARM)
-    in_turns[in_turns] = one_rate(counts, first[in_turns], second[in_turns])
-    return in_turns
-
-
-def one_rate(counts: np.ndarray, first, second) -> np.ndarray:
-    """Of each pair of units that take turns, whether they fire at one rate in the bins each has alone.
-
-    Two neurons whose drift pieces take turns (one active while the probe is displaced, the other
-    at rest) are in turns too, but a neuron's rate does not change with the filter that codes it: on
-    the suite's zigzag-and-bumps probe a 2.2 Hz neuron's piece and a 21 Hz neuron's took turns. Given
-    the spikes of both in the bins that only one of them has, the first unit's share is binomial in
-    its share of those bins; a share beyond chance (two-sided, ``FALSE_ALARM`` over the pairs) says
-    two rates."""
-    alone_first = (counts[first] > 0) & (counts[second] == 0)
-    alone_second = (counts[second] > 0) & (counts[first] == 0)
-    spikes_first = (counts[first] * alone_first).sum(axis=1)
-    spikes = spikes_first + (counts[second] * alone_second).sum(axis=1)
-    bins_first, bins = alone_first.sum(axis=1), (alone_first | alone_second).sum(axis=1)
-    share = np.divide(bins_first, bins, out=np.full(len(bins), 0.5), where=bins > 0)
-    tail = np.minimum(binom.cdf(spikes_first, spikes, share), binom.sf(spikes_first - 1, spikes, share))
-    return np.minimum(1.0, 2 * tail) * max(1, len(first)) >= FALSE_ALARM
+    rates = active.mean(axis=1)
+    testable = np.flatnonzero(n_bins * rates[first] * rates[second] >= 1.0)
+    tests = max(1, len(testable))
+    p = np.array([turns_p(active[first[i]], active[second[i]]) for i in testable]) * tests
+    in_turns = testable[p < FALSE_ALARM][np.argsort(p[p < FALSE_ALARM], kind="stable")]
+    for i in in_turns:
+        a, b = groups.members(first[i]), groups.members(second[i])
+        if a == b:
+            continue
+        together_a, together_b = counts[a].sum(axis=0), counts[b].sum(axis=0)
+        if (turns_p(together_a > 0, together_b > 0) * tests < FALSE_ALARM
+                and one_rate_p(together_a, together_b) * len(in_turns) >= FALSE_ALARM):
+            groups.join(first[i], second[i])
 
 
 def coincidences(times_a: np.ndarray, times_b: np.ndarray, low: int, high: int) -> int:
@@ -139,38 +149,61 @@ def share_a_refractory_period(result: SortResult, first, second, n_samples: int)
     return verdict
 
 
-def union_groups(n_units: int, first, second) -> list[list[int]]:
-    """Groups (two or more units each, ascending) joined by the pairs (first, second)."""
-    parent = list(range(n_units))
+class Groups:
+    """Units joined into groups, each group named by its smallest unit."""
 
-    def root(unit: int) -> int:
-        while parent[unit] != unit:
-            unit = parent[unit]
+    def __init__(self, n_units: int):
+        self.parent = list(range(n_units))
+
+    def root(self, unit: int) -> int:
+        while self.parent[unit] != unit:
+            unit = self.parent[unit]
         return unit
 
-    for a, b in zip(first, second):
-        ra, rb = root(int(a)), root(int(b))
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.root(int(a)), self.root(int(b))
         if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for unit in range(n_units):
-        groups.setdefault(root(unit), []).append(unit)
-    return [members for members in groups.values() if len(members) > 1]
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def members(self, unit: int) -> list[int]:
+        """The units of ``unit``'s group, ascending."""
+        root = self.root(int(unit))
+        return [u for u in range(len(self.parent)) if self.root(u) == root]
+
+    def groups(self) -> list[list[int]]:
+        """Groups of two or more units, each ascending, in order of their smallest unit."""
+        by_root: dict[int, list[int]] = {}
+        for unit in range(len(self.parent)):
+            by_root.setdefault(self.root(unit), []).append(unit)
+        return [members for members in by_root.values() if len(members) > 1]
+
+
+def union_groups(n_units: int, first, second) -> list[list[int]]:
+    """Groups (two or more units each, ascending) joined by the pairs (first, second)."""
+    groups = Groups(n_units)
+    for a, b in zip(first, second):
+        groups.join(a, b)
+    return groups.groups()
 
 
 def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.ndarray,
                        n_samples: int) -> list[list[int]]:
-    """Groups (two or more units each, ascending) of units that are one neuron."""
+    """Groups (two or more units each, ascending) of units that are one neuron: first the pieces that
+    share one refractory period, then the groups that take turns."""
     n_units = result.n_units
     if n_units < 2 or len(result) == 0:
         return []
     first, second = candidate_pairs(filters, positions)
-    one = fire_in_turns(result, first, second, n_samples)
     # bands of one filter never come within its refractory period: the encoder makes them one spike
     bands = AmplitudeBands.of(filters)
     apart = np.ones(len(first), dtype=bool) if bands is None else ~bands.same_filter(first, second)
-    one[apart] |= share_a_refractory_period(result, first[apart], second[apart], n_samples)
-    return union_groups(n_units, first[one], second[one])
+    refractory = np.zeros(len(first), dtype=bool)
+    refractory[apart] = share_a_refractory_period(result, first[apart], second[apart], n_samples)
+    groups = Groups(n_units)
+    for a, b in zip(first[refractory], second[refractory]):
+        groups.join(a, b)
+    join_in_turns(result, first[~refractory], second[~refractory], n_samples, groups)
+    return groups.groups()
 
 
 def merged_labels(units: np.ndarray, n_units: int, groups: list[list[int]]) -> tuple[np.ndarray, list[list[int]]]:
