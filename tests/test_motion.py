@@ -1,4 +1,6 @@
 """A drifting probe: sorted with motion correction its units are found, without it they are lost."""
+import os
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,18 @@ def test_a_drift_larger_than_a_quarter_window_is_followed_whole():
     recording, _ = drifting_probe(seconds=30.0, um=40.0)
     _, estimate = correct_motion(SpikeInterfaceRecording(recording), "nonrigid")
     assert np.ptp(estimate.displacement_um, axis=0).min() >= 80.0 * 5 / 6
+
+
+def test_the_compiled_peak_detection_is_kept_on_disk_for_the_next_process():
+    from numba.core.caching import NullCache
+    from spikeinterface.sortingcomponents.peak_detection import locally_exclusive
+
+    from engine.recording.motion import correct_motion
+    from engine.recording.readers.spikeinterface import SpikeInterfaceRecording
+
+    recording, _ = drifting_probe(seconds=10.0)
+    correct_motion(SpikeInterfaceRecording(recording), "rigid")
+    kernel = locally_exclusive.detect_peaks_numba_locally_exclusive_on_chunk
+    assert not isinstance(kernel._cache, NullCache)
+    folder = kernel._cache.cache_path
+    assert any(name.endswith(".nbi") and kernel.__name__ in name for name in os.listdir(folder)), folder
