@@ -45,7 +45,7 @@ from engine.training.shifted_copies import shift_correlations
 ACTIVITY_BIN_S = 1.0  # much shorter than a drift's plateau, long enough for an active unit to fire
 RATE_BIN_S = 10.0  # rates for the coincidences independence gives: they change with drift and state
 FALSE_ALARM = 1e-3  # chance, over all pairs of one sort, of merging two independent units (each test)
-NOTE = "merged automatically: one neuron (its spikes fire in turns or never within its refractory period)"
+NOTE = "merged automatically: one neuron (its pieces fire in turns at one rate, or never within its refractory period)"
 
 
 def aligned_correlations(filters: np.ndarray) -> np.ndarray:
