@@ -12,7 +12,8 @@ kinds of evidence say so, both measured against what two independent neurons wou
   independence gives (not none: while the probe moves through the displacement between the two
   footprints the neuron's spikes go to both), and each half fires at the neuron's one rate in the
   bins it has alone (pieces of two neurons, one at rest and one in the bump, take turns too, at their
-  own rates: four such pairs on the suite's zigzag-and-bumps probe, none of the nine true ones).
+  own rates: four such pairs on the suite's zigzag-and-bumps probe, where the suite's twelve true
+  pairs fire within 6 % of one rate).
 - **One refractory period.** Two filters of one neuron's waveform (its spikes alone, and with a
   small neighbour's on them, trained onto the same shape) split its spikes at random, and no spike
   of one comes within the neuron's refractory period of a spike of the other: their coincidences
@@ -45,7 +46,8 @@ from engine.training.shifted_copies import shift_correlations
 ACTIVITY_BIN_S = 1.0  # much shorter than a drift's plateau, long enough for an active unit to fire
 RATE_BIN_S = 10.0  # rates for the coincidences independence gives: they change with drift and state
 FALSE_ALARM = 1e-3  # chance, over all pairs of one sort, of merging two independent units (each test)
-NOTE = "merged automatically: one neuron (its pieces fire in turns at one rate, or never within its refractory period)"
+NOTE = ("merged automatically: one neuron (its pieces fire in turns at one rate, "
+        "or never within its refractory period)")
 
 
 def aligned_correlations(filters: np.ndarray) -> np.ndarray:
