@@ -83,6 +83,18 @@ def test_a_neuron_in_three_pieces_two_of_which_share_some_seconds_is_one_group()
     assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == [[0, 1, 2]]
 
 
+def test_two_neurons_in_two_pieces_each_at_one_rate_pair_the_pieces_that_look_alike():
+    """Both neurons fire at 4 Hz, at rest on one filter and in the bumps on another: each one's rest
+    piece takes turns with the other's bump piece as well as with its own, at the same rate."""
+    filters = np.zeros((4, 8, TAPS), np.float32)
+    filters[0, :4], filters[1, :4] = _waveform(1.0), _waveform(1.7)  # A at rest, B in the bumps
+    filters[2, :4], filters[3, :4] = _waveform(1.3), _waveform(2.0)  # A in the bumps, B at rest
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        trains = [_poisson(rng, 4.0, periods) for periods in (REST, BUMPS, BUMPS, REST)]
+        assert same_neuron_groups(_result(trains), filters, POSITIONS, SECONDS * RATE) == [[0, 2], [1, 3]], seed
+
+
 def test_drift_pieces_of_two_neurons_that_take_turns_at_different_rates_stay_apart():
     """A slow neuron's piece during the bumps and a fast neuron's at rest take turns as one neuron's
     pieces do; the slow neuron's two pieces are one group, the fast neuron's piece is not in it."""

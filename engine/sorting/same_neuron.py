@@ -61,11 +61,13 @@ def peak_positions(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.asarray(positions, dtype=np.float64)[energy.argmax(axis=1)]
 
 
-def candidate_pairs(filters: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, second), first < second: units whose peaks are neighbours and whose filters are alike."""
+def candidate_pairs(filters: np.ndarray, positions: np.ndarray,
+                    correlations: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(first, second), first < second: units whose peaks are neighbours and whose filters are alike
+    (``correlations``: ``aligned_correlations`` of the filters, computed when not given)."""
     peaks = peak_positions(filters, positions)
     near = np.linalg.norm(peaks[:, None] - peaks[None], axis=2) <= NEIGHBOURHOOD_UM
-    alike = aligned_correlations(filters) >= FLOOR_FRACTION
+    alike = (aligned_correlations(filters) if correlations is None else correlations) >= FLOOR_FRACTION
     return np.nonzero(np.triu(near & alike, k=1))
 
 
@@ -101,9 +103,10 @@ def join_in_turns(result: SortResult, first, second, n_samples: int, groups: Gro
     fewer than independence gives, and the two fire at one rate in the bins each has alone.
 
     A neuron's rate does not change with the filter that codes it, but pieces of two neurons, one
-    at rest and one in the bump, take turns too. Pairs are joined from the clearest turns on, and
-    each join is tested between the groups so far: a neuron in three pieces has its spikes in one
-    bin split between two of them, and only the two together fire at its rate."""
+    at rest and one in the bump, take turns too. Pairs are joined in the order given (the most alike
+    filters first), and each join is tested between the groups so far, pairs refused once tried again
+    after a join: a neuron in three pieces has its spikes in one bin split between two of them, and
+    only the two together fire at its rate."""
     bin_samples = max(1, int(round(ACTIVITY_BIN_S * result.sampling_rate)))
     n_bins = int(n_samples // bin_samples)
     if n_bins < 2 or len(first) == 0:
@@ -114,15 +117,19 @@ def join_in_turns(result: SortResult, first, second, n_samples: int, groups: Gro
     testable = np.flatnonzero(n_bins * rates[first] * rates[second] >= 1.0)
     tests = max(1, len(testable))
     p = np.array([turns_p(active[first[i]], active[second[i]]) for i in testable]) * tests
-    in_turns = testable[p < FALSE_ALARM][np.argsort(p[p < FALSE_ALARM], kind="stable")]
-    for i in in_turns:
-        a, b = groups.members(first[i]), groups.members(second[i])
-        if a == b:
-            continue
-        together_a, together_b = counts[a].sum(axis=0), counts[b].sum(axis=0)
-        if (turns_p(together_a > 0, together_b > 0) * tests < FALSE_ALARM
-                and one_rate_p(together_a, together_b) * len(in_turns) >= FALSE_ALARM):
-            groups.join(first[i], second[i])
+    in_turns = testable[p < FALSE_ALARM]
+    joined = True
+    while joined:  # a pair refused before may be one neuron once either side has grown
+        joined = False
+        for i in in_turns:
+            a, b = groups.members(first[i]), groups.members(second[i])
+            if a == b:
+                continue
+            together_a, together_b = counts[a].sum(axis=0), counts[b].sum(axis=0)
+            if (turns_p(together_a > 0, together_b > 0) * tests < FALSE_ALARM
+                    and one_rate_p(together_a, together_b) * len(in_turns) >= FALSE_ALARM):
+                groups.join(first[i], second[i])
+                joined = True
 
 
 def coincidences(times_a: np.ndarray, times_b: np.ndarray, low: int, high: int) -> int:
@@ -198,7 +205,8 @@ def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.nd
     n_units = result.n_units
     if n_units < 2 or len(result) == 0:
         return []
-    first, second = candidate_pairs(filters, positions)
+    correlations = aligned_correlations(filters)
+    first, second = candidate_pairs(filters, positions, correlations)
     # bands of one filter never come within its refractory period: the encoder makes them one spike
     bands = AmplitudeBands.of(filters)
     apart = np.ones(len(first), dtype=bool) if bands is None else ~bands.same_filter(first, second)
@@ -207,7 +215,11 @@ def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.nd
     groups = Groups(n_units)
     for a, b in zip(first[refractory], second[refractory]):
         groups.join(a, b)
-    join_in_turns(result, first[~refractory], second[~refractory], n_samples, groups)
+    # two neurons whose pieces are at rest and in the bump in turn take turns across neurons as well
+    # as within each: the pieces of one neuron are the most alike
+    turns_first, turns_second = first[~refractory], second[~refractory]
+    order = np.argsort(-correlations[turns_first, turns_second], kind="stable")
+    join_in_turns(result, turns_first[order], turns_second[order], n_samples, groups)
     return groups.groups()
 
 
