@@ -13,7 +13,9 @@ kinds of evidence say so, both measured against what two independent neurons wou
   footprints the neuron's spikes go to both), and each half fires at the neuron's one rate in the
   bins it has alone (pieces of two neurons, one at rest and one in the bump, take turns too, at their
   own rates: four such pairs on the suite's zigzag-and-bumps probe, where the suite's twelve true
-  pairs fire within 6 % of one rate).
+  pairs fire within 6 % of one rate). Where two neurons fire at one rate, each one's rest piece
+  takes turns with the other's bump piece too, and the pieces of one neuron are the most alike:
+  pairs are joined most alike first.
 - **One refractory period.** Two filters of one neuron's waveform (its spikes alone, and with a
   small neighbour's on them, trained onto the same shape) split its spikes at random, and no spike
   of one comes within the neuron's refractory period of a spike of the other: their coincidences
