@@ -217,8 +217,8 @@ def same_neuron_groups(result: SortResult, filters: np.ndarray, positions: np.nd
     groups = Groups(n_units)
     for a, b in zip(first[refractory], second[refractory]):
         groups.join(a, b)
-    # two neurons whose pieces are at rest and in the bump in turn take turns across neurons as well
-    # as within each: the pieces of one neuron are the most alike
+    # where two neurons each have a piece at rest and one in the bumps, pieces take turns across the
+    # neurons as well as within each; a neuron's own pieces are the most alike, so they are tried first
     turns_first, turns_second = first[~refractory], second[~refractory]
     order = np.argsort(-correlations[turns_first, turns_second], kind="stable")
     join_in_turns(result, turns_first[order], turns_second[order], n_samples, groups)
